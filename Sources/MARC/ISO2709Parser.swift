@@ -52,7 +52,7 @@ public enum ISO2709Parser {
             return value
         }
 
-        var leader = Leader(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<Leader.length]))
+        var leader = Leader(leaderBytes: raw)
         let contentEnd = byte(count - 1) == MARCDelimiter.record ? count - 1 : count
 
         // The directory ends at the first field terminator after the leader.
@@ -93,9 +93,19 @@ public enum ISO2709Parser {
         if decimal(20, 2) != 45 && directoryStart == Leader.length {
             context.report(.warning, .leader, "leader/20-21 should be \"45\"; reading 4-digit lengths, 5-digit starts")
         }
-        if let indicators = decimal(10, 1), indicators != 2, directoryStart == Leader.length {
-            context.report(
-                .warning, .leader, "leader/10 declares \(indicators) indicator(s); calisd reads the first two of each field")
+        if directoryStart == Leader.length {
+            if let indicators = decimal(10, 1) {
+                if indicators != 2 {
+                    context.report(
+                        .warning, .leader,
+                        "leader/10 declares \(indicators) indicator(s); calisd reads the first two of each field")
+                }
+            } else {
+                context.report(.warning, .leader, "leader/10 is not a digit; two indicators assumed")
+            }
+            if decimal(11, 1) == nil {
+                context.report(.warning, .leader, "leader/11 is not a digit; one-byte subfield codes assumed")
+            }
         }
 
         var entries: [FieldEntry] = []
@@ -105,6 +115,7 @@ public enum ISO2709Parser {
         }
         var entryAt = directoryStart
         var entryNumber = 0
+        var coveredBytes = 0
         var needsRebuild = false
         while entryAt + 12 <= directoryEnd {
             entryNumber += 1
@@ -165,6 +176,7 @@ public enum ISO2709Parser {
                 }
             }
             entries.append(FieldEntry(tag: tag, isControl: isControl, start: fieldStart, end: fieldEnd))
+            coveredBytes += fieldEnd - fieldStart + 1
         }
         if directoryBytes >= 12 && entries.isEmpty && entryNumber == 0 {
             context.report(.error, .directory, "directory holds no entries")
@@ -173,14 +185,25 @@ public enum ISO2709Parser {
             context.report(.warning, .oversize, "record is \(count) bytes, over the 99,999 ISO 2709 can declare")
         }
 
-        let encoding = classifyEncoding(raw, leader: leader, from: base, to: contentEnd, context: &context)
+        let scan = ByteScan(raw, from: base, to: contentEnd)
+        if scan.adjacentDelimiters {
+            context.report(.warning, .subfield, "a subfield delimiter is followed by another, with no code between")
+        }
+        let encoding = classifyEncoding(raw, scan: scan, leader: leader, from: base, to: contentEnd, context: &context)
         var record = MARCRecord(leader: leader, storage: storage, entries: entries, encoding: encoding)
-        if needsRebuild { record = rebuildingIndicators(record) }
+        if needsRebuild {
+            record = rebuildingIndicators(record)
+        } else if context.diagnostics.isEmpty && coveredBytes == contentEnd - base
+            && !entries.contains(where: { $0.isControl && firstIndex(of: MARCDelimiter.subfield, in: raw, from: $0.range.lowerBound, to: $0.range.upperBound) != nil })
+        {
+            // The fields tile the data area exactly, so every delimiter in it leads one data-field subfield.
+            record.knownSubfieldCount = Int32(scan.delimiterCount)
+        }
         return record
     }
 
-    /// Checks indicators and subfield delimiters; true when the field starts with a delimiter (no indicators),
-    /// which the record model needs repaired.
+    /// Checks a data field's indicators and its ends; true when the field starts with a delimiter (no
+    /// indicators), which the record model needs repaired. Delimiters inside are checked in one pass later.
     private static func checkDataField(
         _ raw: UnsafeRawBufferPointer, tag: MARCTag, start: Int, end: Int, context: inout Context
     ) -> Bool {
@@ -196,13 +219,8 @@ public enum ISO2709Parser {
         if length > 2 && raw[start + 2] != MARCDelimiter.subfield {
             context.report(.warning, .subfield, "field \(tag): data after the indicators does not start with a subfield")
         }
-        var searchFrom = start + 2
-        while let delimiter = firstIndex(of: MARCDelimiter.subfield, in: raw, from: searchFrom, to: end) {
-            let code = delimiter + 1 < end ? raw[delimiter + 1] : MARCDelimiter.field
-            if code == MARCDelimiter.subfield || code < 0x20 {
-                context.report(.warning, .subfield, "field \(tag) has a subfield delimiter without a code")
-            }
-            searchFrom = delimiter + 1
+        if length > 2 && raw[end - 1] == MARCDelimiter.subfield {
+            context.report(.warning, .subfield, "field \(tag) ends with a subfield delimiter and no code")
         }
         return false
     }
@@ -223,24 +241,16 @@ public enum ISO2709Parser {
     }
 
     private static func classifyEncoding(
-        _ raw: UnsafeRawBufferPointer, leader: Leader, from: Int, to: Int, context: inout Context
+        _ raw: UnsafeRawBufferPointer, scan: ByteScan, leader: Leader, from: Int, to: Int, context: inout Context
     ) -> MARCEncoding {
-        guard from < to else { return .ascii }
-        let data = UnsafeRawBufferPointer(rebasing: raw[from..<to])
-        let declaredUnicode = leader.characterCoding == UInt8(ascii: "a")
-        switch UTF8Validation.classify(data) {
-        case .ascii:
-            if memchr(data.baseAddress!, 0x1B, data.count) != nil { return .marc8 }
-            return .ascii
-        case .utf8:
-            return .utf8
-        default:
-            if declaredUnicode {
-                context.report(.warning, .encoding, "leader/09 declares UTF-8 but the bytes are not valid UTF-8")
-                return .unknown8bit
-            }
-            return leader.characterCoding == 0x20 ? .marc8 : .unknown8bit
+        guard let firstNonASCII = scan.firstNonASCII else { return scan.hasEscape ? .marc8 : .ascii }
+        let rest = UnsafeRawBufferPointer(rebasing: raw[firstNonASCII..<to])
+        if UTF8Validation.classify(rest) != .unknown8bit { return .utf8 }
+        if leader.characterCoding == UInt8(ascii: "a") {
+            context.report(.warning, .encoding, "leader/09 declares UTF-8 but the bytes are not valid UTF-8")
+            return .unknown8bit
         }
+        return leader.characterCoding == 0x20 ? .marc8 : .unknown8bit
     }
 
     @inline(__always)

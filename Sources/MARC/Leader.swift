@@ -20,6 +20,13 @@ public struct Leader: Sendable, Hashable {
         }
     }
 
+    /// Reads 24 bytes at once; `raw` must hold at least 24.
+    init(leaderBytes raw: UnsafeRawBufferPointer) {
+        word0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        word1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        word2 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+    }
+
     public init(_ string: String) {
         self.init(bytes: Array(string.utf8))
     }

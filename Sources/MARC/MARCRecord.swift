@@ -9,6 +9,8 @@ public struct MARCRecord: Sendable, Hashable {
     package var entries: [FieldEntry]
     /// What the bytes are encoded in, as detected when the record was read.
     public var encoding: MARCEncoding
+    /// Subfields counted while parsing, so statistics need not walk the record again; nil once edited.
+    package var knownSubfieldCount: Int32?
 
     package init(leader: Leader, storage: [UInt8], entries: [FieldEntry], encoding: MARCEncoding) {
         self.leader = leader
@@ -25,6 +27,12 @@ public struct MARCRecord: Sendable, Hashable {
     public var fields: MARCFields { MARCFields(record: self) }
 
     public var fieldCount: Int { entries.count }
+
+    public var controlFieldCount: Int {
+        var count = 0
+        for entry in entries where entry.isControl { count += 1 }
+        return count
+    }
 
     /// The first field with `tag`, if any.
     public func first(_ tag: MARCTag) -> MARCField? {
@@ -59,6 +67,7 @@ public struct MARCRecord: Sendable, Hashable {
         let start = storage.count
         storage.append(contentsOf: bytes)
         entries.append(FieldEntry(tag: tag, isControl: true, start: start, end: storage.count))
+        knownSubfieldCount = nil
     }
 
     /// Appends a data field; each subfield code is one byte.
@@ -74,6 +83,7 @@ public struct MARCRecord: Sendable, Hashable {
         let start = storage.count
         storage.append(contentsOf: builder.bytes)
         entries.append(FieldEntry(tag: tag, isControl: false, start: start, end: storage.count))
+        knownSubfieldCount = nil
     }
 
     public static func == (lhs: MARCRecord, rhs: MARCRecord) -> Bool {

@@ -26,7 +26,8 @@ public struct MARCStreamWriter: Sendable {
 extension MARCRecord {
     /// Subfields across all data fields, counted without building any of them.
     public var subfieldCount: Int {
-        storage.withUnsafeBytes { raw -> Int in
+        if let knownSubfieldCount { return Int(knownSubfieldCount) }
+        return storage.withUnsafeBytes { raw -> Int in
             var count = 0
             for entry in entries where !entry.isControl {
                 var from = entry.range.lowerBound + 2

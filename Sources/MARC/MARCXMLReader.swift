@@ -225,7 +225,8 @@ public final class MARCXMLReader: MARCRecordReader {
             if let tag = builder.fieldTag, let field = builder.field {
                 builder.record.appendDataField(tag, builder: field)
             }
-            builder.report(.error, .truncated, "\(message)\(line); the record is incomplete")
+            builder.report(
+                .error, input.sourceEnded ? .truncated : .xml, "\(message)\(line); the record is incomplete")
             emit(builder)
         } else {
             recordNumber += 1

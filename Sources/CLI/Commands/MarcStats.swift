@@ -52,15 +52,38 @@ struct MarcStats: ParsableCommand {
 }
 
 /// What `stats` counts.
-struct MARCStatistics: Codable {
+struct MARCStatistics: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case records, unreadable, fields, controlFields, dataFields, subfields, flavours, encodings, formats
+        case warnings, errors, diagnosticCodes
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(records, forKey: .records)
+        try container.encode(unreadable, forKey: .unreadable)
+        try container.encode(fields, forKey: .fields)
+        try container.encode(controlFields, forKey: .controlFields)
+        try container.encode(dataFields, forKey: .dataFields)
+        try container.encode(subfields, forKey: .subfields)
+        try container.encode(flavours, forKey: .flavours)
+        try container.encode(encodings, forKey: .encodings)
+        try container.encode(formats, forKey: .formats)
+        try container.encode(warnings, forKey: .warnings)
+        try container.encode(errors, forKey: .errors)
+        try container.encode(diagnosticCodes, forKey: .diagnosticCodes)
+    }
+
     var records = 0
     var unreadable = 0
     var fields = 0
     var controlFields = 0
     var dataFields = 0
     var subfields = 0
-    var flavours: [String: Int] = [:]
-    var encodings: [String: Int] = [:]
+    private var flavourCounts: [MARCFlavour: Int] = [:]
+    private var encodingCounts: [MARCEncoding: Int] = [:]
+    var flavours: [String: Int] { Dictionary(uniqueKeysWithValues: flavourCounts.map { ($0.key.rawValue, $0.value) }) }
+    var encodings: [String: Int] { Dictionary(uniqueKeysWithValues: encodingCounts.map { ($0.key.rawValue, $0.value) }) }
     var formats: [String: Int] = [:]
     var warnings = 0
     var errors = 0
@@ -72,19 +95,18 @@ struct MARCStatistics: Codable {
             diagnosticCodes["\(diagnostic.severity.rawValue) \(diagnostic.code)", default: 0] += 1
         }
         guard let record = item.record else {
-            unreadable += 1
+            if item.hasErrors { unreadable += 1 }
             return
         }
         records += 1
         let count = record.fieldCount
         fields += count
-        var control = 0
-        for field in record.fields where field.isControlField { control += 1 }
+        let control = record.controlFieldCount
         controlFields += control
         dataFields += count - control
         subfields += record.subfieldCount
-        flavours[record.flavour.rawValue, default: 0] += 1
-        encodings[record.encoding.rawValue, default: 0] += 1
+        flavourCounts[record.flavour, default: 0] += 1
+        encodingCounts[record.encoding, default: 0] += 1
     }
 
     func report(elapsed: Duration) -> String {

@@ -1,0 +1,155 @@
+import Foundation
+import MARC
+import Testing
+
+/// Fixtures shipped with the tests.
+enum Fixture {
+    static func path(_ name: String) -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures") else {
+            fatalError("missing fixture \(name)")
+        }
+        return url.path
+    }
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path(name))))
+    }
+}
+
+/// The big shared corpora in `../shared/data`, present beside the checkout in development and CI.
+enum SharedData {
+    static let root: String? = {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let candidate = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data").path
+        return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
+    }()
+
+    static var isAvailable: Bool { root != nil }
+
+    static func path(_ relative: String) -> String? {
+        root.map { "\($0)/\(relative)" }
+    }
+}
+
+/// Reads every item from a file or from bytes.
+func readItems(path: String) throws -> [MARCReadItem] {
+    let opened = try MARCReaders.open(path: path)
+    var items: [MARCReadItem] = []
+    while let item = try opened.reader.next() { items.append(item) }
+    return items
+}
+
+func readItems(bytes: [UInt8]) throws -> [MARCReadItem] {
+    let opened = try MARCReaders.open(bytes: bytes)
+    var items: [MARCReadItem] = []
+    while let item = try opened.reader.next() { items.append(item) }
+    return items
+}
+
+/// External programs used as oracles: yaz-marcdump, python3 with pymarc.
+enum ExternalTool {
+    /// In CI every oracle must be installed; on a developer's machine a missing one skips its test.
+    static var required: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
+
+    static func find(_ name: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    static var hasPymarc: Bool {
+        guard find("python3") != nil else { return false }
+        return (try? run("python3", ["-c", "import pymarc"]))?.status == 0
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+    }
+
+    /// Runs `name` with `arguments`, feeding `input` on standard input.
+    static func run(_ name: String, _ arguments: [String], input: Data? = nil) throws -> Output {
+        guard let executable = find(name) else { throw CocoaError(.fileNoSuchFile) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let inPipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
+        try process.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        if let input {
+            inPipe.fileHandleForWriting.write(input)
+            try inPipe.fileHandleForWriting.close()
+        }
+        group.wait()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A record as plain values, for comparing calisd with other readers through MARC-in-JSON.
+struct PlainRecord: Equatable, CustomStringConvertible {
+    var leader: String
+    var fields: [PlainField]
+
+    struct PlainField: Equatable {
+        var tag: String
+        var value: String?
+        var indicators: String?
+        var subfields: [[String]]
+    }
+
+    init(_ record: MARCRecord) {
+        leader = String(decoding: record.leader.bytes, as: UTF8.self)
+        fields = record.fields.map { field in
+            if field.isControlField {
+                return PlainField(tag: field.tag.string, value: field.value, indicators: nil, subfields: [])
+            }
+            let indicators = String(decoding: [field.indicator1, field.indicator2], as: UTF8.self)
+            return PlainField(
+                tag: field.tag.string, value: nil, indicators: indicators,
+                subfields: field.subfields.map { [$0.codeString, $0.value] })
+        }
+    }
+
+    /// Reads the code4lib MARC-in-JSON object that yaz and pymarc write.
+    init?(json object: Any) {
+        guard let object = object as? [String: Any], let leader = object["leader"] as? String,
+            let fields = object["fields"] as? [[String: Any]]
+        else { return nil }
+        self.leader = leader
+        self.fields = fields.compactMap { field in
+            guard let (tag, body) = field.first else { return nil }
+            if let value = body as? String { return PlainField(tag: tag, value: value, indicators: nil, subfields: []) }
+            guard let body = body as? [String: Any] else { return nil }
+            let indicators = ((body["ind1"] as? String) ?? " ") + ((body["ind2"] as? String) ?? " ")
+            let subfields = (body["subfields"] as? [[String: String]] ?? []).flatMap { $0.map { [$0.key, $0.value] } }
+            return PlainField(tag: tag, value: nil, indicators: indicators, subfields: subfields)
+        }
+    }
+
+    var description: String {
+        ([leader] + fields.map { "\($0.tag) \($0.indicators ?? "") \($0.value ?? "") \($0.subfields)" })
+            .joined(separator: "\n")
+    }
+}
