@@ -55,40 +55,52 @@ public enum ISO2709Parser {
         var leader = Leader(leaderBytes: raw)
         let contentEnd = byte(count - 1) == MARCDelimiter.record ? count - 1 : count
 
-        // The directory ends at the first field terminator after the leader.
-        var directoryEnd: Int
+        // The directory ends at the first field terminator after the leader. The leader's base address wins
+        // only when it also follows a terminator on an entry boundary (a terminator byte corrupting an entry).
+        guard let firstTerminator = firstIndex(of: MARCDelimiter.field, in: raw, from: Leader.length, to: contentEnd)
+        else {
+            context.report(.error, .directory, "no directory terminator: the record's fields cannot be found")
+            return nil
+        }
+        var directoryEnd = firstTerminator
         let declaredBase = decimal(12, 5)
-        if let base = declaredBase, base > Leader.length, base <= contentEnd, byte(base - 1) == MARCDelimiter.field {
-            directoryEnd = base - 1
-        } else {
-            guard let terminator = firstIndex(of: MARCDelimiter.field, in: raw, from: Leader.length, to: contentEnd)
-            else {
-                context.report(.error, .directory, "no directory terminator: the record's fields cannot be found")
-                return nil
+        if let declared = declaredBase, declared - 1 != firstTerminator {
+            if declared - 1 > firstTerminator, declared <= contentEnd, byte(declared - 1) == MARCDelimiter.field,
+                (declared - 1 - Leader.length) % 12 == 0
+            {
+                directoryEnd = declared - 1
+                context.report(.error, .directory, "a field terminator inside the directory at byte \(firstTerminator)")
+            } else {
+                context.report(
+                    .warning, .baseAddress,
+                    "leader gives base address \(declared), the directory ends at \(firstTerminator + 1)")
             }
-            directoryEnd = terminator
-            let given = declaredBase.map { "\($0)" } ?? "no number"
+        } else if declaredBase == nil {
             context.report(
-                .warning, .baseAddress, "leader gives base address \(given), the directory ends at \(terminator + 1)")
+                .warning, .baseAddress, "leader gives no base address, the directory ends at \(firstTerminator + 1)")
         }
         let base = directoryEnd + 1
-        // A leader a byte or two short (or long) shifts every directory entry; whole entries tell where it starts.
         var directoryStart = Leader.length
-        if (directoryEnd - directoryStart) % 12 != 0 {
+        var located = locateExactly(raw, directoryStart: directoryStart, directoryEnd: directoryEnd, base: base, contentEnd: contentEnd)
+        if located == nil && (directoryEnd - Leader.length) % 12 != 0 {
+            // A leader a byte or two short (or long) shifts every entry; accept the shift only if the whole
+            // directory then lands exactly on the field terminators.
             for candidate in [23, 25, 22, 26] where (directoryEnd - candidate) % 12 == 0 && directoryEnd - candidate >= 12 {
-                if decimal(candidate + 3, 4) != nil && decimal(candidate + 7, 5) == 0 {
+                if let exact = locateExactly(raw, directoryStart: candidate, directoryEnd: directoryEnd, base: base, contentEnd: contentEnd) {
                     directoryStart = candidate
+                    located = exact
                     context.report(
-                        .warning, .leader,
-                        "leader is \(candidate) bytes, not 24; the directory was read from byte \(candidate)")
+                        .warning, .leader, "leader is \(candidate) bytes, not 24; the directory was read from byte \(candidate)")
                     break
                 }
             }
         }
         let directoryBytes = directoryEnd - directoryStart
         if directoryBytes % 12 != 0 {
+            // Something overflowed or went missing in the entries: tags and places after it may be wrong.
             context.report(
-                .warning, .directory, "directory is \(directoryBytes) bytes, not a multiple of 12; the rest is ignored")
+                .error, .directory,
+                "directory is \(directoryBytes) bytes, not a multiple of 12: entries are damaged, tags or fields may be wrong")
         }
         if decimal(20, 2) != 45 && directoryStart == Leader.length {
             context.report(.warning, .leader, "leader/20-21 should be \"45\"; reading 4-digit lengths, 5-digit starts")
@@ -107,59 +119,21 @@ public enum ISO2709Parser {
                 context.report(.warning, .leader, "leader/11 is not a digit; one-byte subfield codes assumed")
             }
         }
-
-        var entries: [FieldEntry] = []
-        entries.reserveCapacity(directoryBytes / 12)
         if directoryStart < Leader.length {
             leader = Leader(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<directoryStart]))
         }
-        var entryAt = directoryStart
-        var entryNumber = 0
-        var coveredBytes = 0
+        let spans =
+            located
+            ?? locateLeniently(
+                raw, directoryStart: directoryStart, directoryEnd: directoryEnd, base: base, contentEnd: contentEnd,
+                context: &context)
+
+        var entries = spans
         var needsRebuild = false
-        while entryAt + 12 <= directoryEnd {
-            entryNumber += 1
-            let tag = MARCTag(byte(entryAt), byte(entryAt + 1), byte(entryAt + 2))
-            let length = decimal(entryAt + 3, 4)
-            let offset = decimal(entryAt + 7, 5)
-            entryAt += 12
-
-            var fieldStart = -1
-            var fieldEnd = -1
-            if let length, let offset {
-                let start = base + offset
-                let end = start + length
-                if length >= 1 && end <= contentEnd && byte(end - 1) == MARCDelimiter.field {
-                    fieldStart = start
-                    fieldEnd = end - 1
-                } else if start < contentEnd {
-                    fieldStart = start
-                    fieldEnd = firstIndex(of: MARCDelimiter.field, in: raw, from: start, to: contentEnd) ?? contentEnd
-                    if fieldEnd == contentEnd {
-                        context.report(.warning, .fieldTerminator, "field \(tag) (entry \(entryNumber)) has no terminator")
-                    } else {
-                        context.report(
-                            .warning, .fieldLength,
-                            "field \(tag) (entry \(entryNumber)): directory gives length \(length), the field's terminator comes after \(fieldEnd + 1 - start)"
-                        )
-                    }
-                }
-            } else if let offset, base + offset < contentEnd {
-                // Unreadable length, readable start: the field terminator tells the length.
-                fieldStart = base + offset
-                fieldEnd = firstIndex(of: MARCDelimiter.field, in: raw, from: fieldStart, to: contentEnd) ?? contentEnd
-                context.report(
-                    .warning, .directoryEntry,
-                    "field \(tag) (entry \(entryNumber)): length is not a number; taken from the field terminator")
-            }
-            guard fieldStart >= 0 else {
-                context.report(
-                    .error, .directoryEntry,
-                    "field \(tag) (entry \(entryNumber)): the directory entry does not point into the record; field lost"
-                )
-                continue
-            }
-
+        var coveredBytes = 0
+        for index in entries.indices {
+            let span = entries[index].range
+            let tag = entries[index].tag
             let isControl: Bool
             if tag.isControlTag {
                 isControl = true
@@ -167,19 +141,16 @@ public enum ISO2709Parser {
                 isControl = false
             } else {
                 // Aleph's FMT and similar local tags are control fields when they hold no subfields.
-                isControl =
-                    firstIndex(of: MARCDelimiter.subfield, in: raw, from: fieldStart, to: fieldEnd) == nil
+                isControl = firstIndex(of: MARCDelimiter.subfield, in: raw, from: span.lowerBound, to: span.upperBound) == nil
             }
-            if !isControl {
-                if checkDataField(raw, tag: tag, start: fieldStart, end: fieldEnd, context: &context) {
-                    needsRebuild = true
-                }
+            if !isControl, checkDataField(raw, tag: tag, start: span.lowerBound, end: span.upperBound, context: &context) {
+                needsRebuild = true
             }
-            entries.append(FieldEntry(tag: tag, isControl: isControl, start: fieldStart, end: fieldEnd))
-            coveredBytes += fieldEnd - fieldStart + 1
+            entries[index].isControl = isControl
+            coveredBytes += span.count + 1
         }
-        if directoryBytes >= 12 && entries.isEmpty && entryNumber == 0 {
-            context.report(.error, .directory, "directory holds no entries")
+        if entries.isEmpty && !context.diagnostics.contains(where: { $0.severity == .error }) {
+            context.report(.error, .directory, "the record has no fields")
         }
         if count > 99_999 && !context.diagnostics.contains(where: { $0.code == .oversize }) {
             context.report(.warning, .oversize, "record is \(count) bytes, over the 99,999 ISO 2709 can declare")
@@ -200,6 +171,103 @@ public enum ISO2709Parser {
             record.knownSubfieldCount = Int32(scan.delimiterCount)
         }
         return record
+    }
+
+    /// Where a field lies; whether it is a control field is decided after it is located.
+    private static func span(_ tag: MARCTag, _ start: Int, _ end: Int) -> FieldEntry {
+        FieldEntry(tag: tag, isControl: false, start: start, end: end)
+    }
+
+    @inline(__always)
+    private static func decimal(_ raw: UnsafeRawBufferPointer, _ at: Int, _ digits: Int) -> Int? {
+        var value = 0
+        for index in at..<(at + digits) {
+            let byte = raw[index]
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte &- 0x30)
+        }
+        return value
+    }
+
+    /// The directory as declared, when every entry's digits read and every field ends on its terminator.
+    private static func locateExactly(
+        _ raw: UnsafeRawBufferPointer, directoryStart: Int, directoryEnd: Int, base: Int, contentEnd: Int
+    ) -> [FieldEntry]? {
+        guard (directoryEnd - directoryStart) % 12 == 0 else { return nil }
+        var spans: [FieldEntry] = []
+        spans.reserveCapacity((directoryEnd - directoryStart) / 12)
+        var at = directoryStart
+        while at + 12 <= directoryEnd {
+            guard let length = decimal(raw, at + 3, 4), let offset = decimal(raw, at + 7, 5) else { return nil }
+            let start = base + offset
+            let end = start + length
+            guard length >= 1, end <= contentEnd, raw[end - 1] == MARCDelimiter.field else { return nil }
+            spans.append(span(MARCTag(raw[at], raw[at + 1], raw[at + 2]), start, end - 1))
+            at += 12
+        }
+        return spans
+    }
+
+    /// When the declared layout does not fit the data: first, if the data splits into as many terminated fields
+    /// as there are entries, take them in order (lengths counted in characters, not bytes, do this); otherwise
+    /// place each field from its entry as well as possible, and say that the field may be wrong.
+    private static func locateLeniently(
+        _ raw: UnsafeRawBufferPointer, directoryStart: Int, directoryEnd: Int, base: Int, contentEnd: Int,
+        context: inout Context
+    ) -> [FieldEntry] {
+        var tags: [MARCTag] = []
+        var at = directoryStart
+        while at + 12 <= directoryEnd {
+            tags.append(MARCTag(raw[at], raw[at + 1], raw[at + 2]))
+            at += 12
+        }
+        var chunks: [Range<Int>] = []
+        var from = base
+        while from < contentEnd {
+            let end = firstIndex(of: MARCDelimiter.field, in: raw, from: from, to: contentEnd) ?? contentEnd
+            chunks.append(from..<end)
+            from = end + 1
+        }
+        if !tags.isEmpty && chunks.count == tags.count {
+            context.report(
+                .warning, .fieldLength,
+                "the directory's lengths and starts do not match the data; \(tags.count) fields were taken in order between their terminators"
+            )
+            if firstIndex(of: MARCDelimiter.field, in: raw, from: base, to: contentEnd) == nil || raw[contentEnd - 1] != MARCDelimiter.field {
+                context.report(.warning, .fieldTerminator, "the last field has no terminator")
+            }
+            return zip(tags, chunks).map { span($0, $1.lowerBound, $1.upperBound) }
+        }
+        var spans: [FieldEntry] = []
+        var entryNumber = 0
+        at = directoryStart
+        while at + 12 <= directoryEnd {
+            entryNumber += 1
+            let tag = tags[entryNumber - 1]
+            let length = decimal(raw, at + 3, 4)
+            let offset = decimal(raw, at + 7, 5)
+            at += 12
+            if let length, let offset, length >= 1, base + offset + length <= contentEnd,
+                raw[base + offset + length - 1] == MARCDelimiter.field
+            {
+                spans.append(span(tag, base + offset, base + offset + length - 1))
+                continue
+            }
+            guard let offset, base + offset < contentEnd else {
+                context.report(
+                    .error, .directoryEntry,
+                    "field \(tag) (entry \(entryNumber)): the directory entry does not point into the record; field lost")
+                continue
+            }
+            let start = base + offset
+            let end = firstIndex(of: MARCDelimiter.field, in: raw, from: start, to: contentEnd) ?? contentEnd
+            let declared = length.map { "length \($0)" } ?? "no readable length"
+            context.report(
+                .error, .directoryEntry,
+                "field \(tag) (entry \(entryNumber)): the directory gives \(declared), the data does not match; the field may be wrong")
+            spans.append(span(tag, start, end))
+        }
+        return spans
     }
 
     /// Checks a data field's indicators and its ends; true when the field starts with a delimiter (no

@@ -24,11 +24,11 @@ public enum ISO2709Writer {
         leader.setNumber(total, in: 0..<5)
         leader.setNumber(base, in: 12..<17)
         // This writer always lays out two indicators, one-byte codes, 4-digit lengths and 5-digit starts.
+        // Leader/22-23 stay as they are: UNIMARC leaves 23 blank.
         leader[10] = UInt8(ascii: "2")
         leader[11] = UInt8(ascii: "2")
         leader[20] = UInt8(ascii: "4")
         leader[21] = UInt8(ascii: "5")
-        for position in 22..<24 where !(0x30...0x39).contains(leader[position]) { leader[position] = 0x30 }
 
         output.reserveCapacity(output.count + total)
         output.append(contentsOf: leader.bytes)

@@ -136,8 +136,16 @@ public final class MARCJSONReader: MARCRecordReader {
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
                 if depth <= 0 { return relative }
-            case UInt8(ascii: ","), 0x0A:
+            case UInt8(ascii: ","):
                 if depth == 0 { return max(relative - 1, 1) }
+            case 0x0A:
+                if depth == 0 { return max(relative - 1, 1) }
+                // One object per line: an unclosed value followed by a line that opens a new object at its
+                // very start is broken; end it here so the next record is still read. Pretty-printed JSON
+                // indents nested objects, so it never has `{` at the start of an inner line.
+                if try window.require(relative + 1), window.byte(at: window.start + relative) == UInt8(ascii: "{") {
+                    return relative - 1
+                }
             default:
                 break
             }

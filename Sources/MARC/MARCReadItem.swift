@@ -21,8 +21,9 @@ public struct MARCReadItem: Sendable {
         self.rawBytes = rawBytes
     }
 
-    /// True when data may be lost or wrong: ingest rejects such a record.
-    public var hasErrors: Bool { record == nil || diagnostics.contains { $0.severity == .error } }
+    /// True when data may be lost or wrong: ingest rejects such a record. An item without a record always
+    /// carries an error, except the one that only reports padding after the last record.
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
 
 /// A streaming source of records in one format.

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+@testable import MARC
+
+@Suite("MARCXML reader")
+struct MARCXMLReaderTests {
+    private func items(_ xml: String) throws -> [MARCReadItem] {
+        try readItems(bytes: Array(xml.utf8))
+    }
+
+    private let recordBody = """
+        <leader>00000nam a2200000 a 4500</leader>
+        <controlfield tag="001">  rec-1 </controlfield>
+        <datafield tag="245" ind1="1" ind2="0"><subfield code="a">Title &amp; more</subfield><subfield code="b">sub</subfield></datafield>
+        """
+
+    @Test("the MARC21 slim namespace, a prefixed namespace and no namespace read the same")
+    func namespaces() throws {
+        let plain = try items("<collection><record>\(recordBody)</record></collection>")
+        let slim = try items("<collection xmlns=\"http://www.loc.gov/MARC21/slim\"><record>\(recordBody)</record></collection>")
+        let prefixed = try items(
+            "<marc:collection xmlns:marc=\"http://www.loc.gov/MARC21/slim\"><marc:record>"
+                + recordBody.replacingOccurrences(of: "<", with: "<marc:").replacingOccurrences(of: "<marc:/", with: "</marc:")
+                + "</marc:record></marc:collection>")
+        for result in [plain, slim, prefixed] {
+            try #require(result.count == 1)
+            let record = try #require(result[0].record)
+            #expect(result[0].diagnostics.isEmpty)
+            #expect(record.controlNumber == "rec-1")
+            #expect(record.first("001")?.value == "  rec-1 ")
+            #expect(record.first("245")?.subfield("a") == "Title & more")
+            #expect(record.first("245")?.indicator1 == UInt8(ascii: "1"))
+        }
+        #expect(plain[0].record == slim[0].record)
+        #expect(plain[0].record == prefixed[0].record)
+    }
+
+    @Test("a bare record, with a BOM, is read")
+    func bareRecordWithBOM() throws {
+        let result = try readItems(bytes: [0xEF, 0xBB, 0xBF] + Array("<record>\(recordBody)</record>".utf8))
+        try #require(result.count == 1)
+        #expect(result[0].record?.controlNumber == "rec-1")
+    }
+
+    @Test("records back to back with no collection are all read, as yaz does")
+    func concatenatedRecords() throws {
+        let result = try readItems(path: Fixture.path("evergreen-serials-concatenated.xml"))
+        try #require(result.count == 7)
+        #expect(result.allSatisfy { $0.diagnostics.isEmpty && $0.record != nil })
+        #expect(result.first?.record?.controlNumber == "21061")
+    }
+
+    @Test("MARC records inside an SRU response, with a BOM, are read; the SRU wrapper is not a record")
+    func sruWrappedCNMARC() throws {
+        let result = try readItems(path: Fixture.path("dp2-bnu-cnmarc-sru.xml"))
+        try #require(result.count == 10)
+        let records = result.compactMap(\.record)
+        #expect(records.count == 10)
+        #expect(records.allSatisfy { $0.flavour == .cnmarc })
+        #expect(records.contains { $0.first("200")?.subfield("a")?.unicodeScalars.contains { $0.properties.isIdeographic } == true })
+    }
+
+    @Test("a document cut short is an error on the record it cut, after the complete ones")
+    func truncatedDocument() throws {
+        let whole = "<collection><record>\(recordBody)</record><record>\(recordBody)</record></collection>"
+        let cut = String(whole.prefix(whole.count - 40))
+        let result = try items(cut)
+        try #require(result.count == 2)
+        #expect(result[0].diagnostics.isEmpty)
+        #expect(result[1].hasErrors)
+        #expect(result[1].diagnostics.contains { $0.code == .truncated && $0.severity == .error })
+    }
+
+    @Test("XML broken inside the second of three records: the first is kept, the error is reported")
+    func brokenSecondRecord() throws {
+        let result = try readItems(path: Fixture.path("ruby-marc-three-records-second-bad.xml"))
+        #expect(result.first?.diagnostics.isEmpty == true)
+        #expect(result.first?.record != nil)
+        #expect(result.contains { $0.hasErrors })
+    }
+
+    @Test("something that is not XML at all is an error, not an empty success")
+    func notXML() throws {
+        let result = try items("<collection><record><leader>")
+        try #require(result.count == 1)
+        #expect(result[0].hasErrors)
+    }
+
+    @Test("danMARC2's subfield code å is kept as one character")
+    func nonASCIISubfieldCode() throws {
+        let result = try readItems(path: Fixture.path("yaz-marc2-danmarc.xml"))
+        let record = try #require(result.first?.record)
+        #expect(result[0].diagnostics.isEmpty)
+        let field = try #require(record.first("795"))
+        let first = try #require(Array(field.subfields).first)
+        #expect(first.codeString == "å")
+        #expect(first.value == "11")
+    }
+
+    @Test("fields without tags and subfields without codes are errors that name the loss")
+    func missingTagsAndCodes() throws {
+        let result = try items(
+            """
+            <record><leader>00000nam a2200000 a 4500</leader><controlfield>x</controlfield>
+            <datafield tag="245" ind1="0" ind2="0"><subfield>no code</subfield><subfield code="a">kept</subfield></datafield>
+            </record>
+            """)
+        let item = try #require(result.first)
+        #expect(item.diagnostics.filter { $0.severity == .error }.count == 2)
+        #expect(item.record?.first("245")?.subfields("a") == ["kept"])
+    }
+
+    @Test("a file over 10 MB streams through", .timeLimit(.minutes(2)))
+    func largeDocument() throws {
+        var xml = "<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n"
+        let record = "<record>\(recordBody)</record>\n"
+        let copies = 12_000_000 / record.utf8.count + 1
+        xml.reserveCapacity(copies * record.utf8.count + 100)
+        for _ in 0..<copies { xml += record }
+        xml += "</collection>\n"
+        #expect(xml.utf8.count > 10_000_000)
+        let opened = try MARCReaders.open(bytes: Array(xml.utf8))
+        #expect(opened.format == .marcxml)
+        var count = 0
+        while let item = try opened.reader.next() {
+            #expect(item.diagnostics.isEmpty)
+            count += 1
+        }
+        #expect(count == copies)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+@testable import MARC
+
+@Suite("Writers")
+struct WriterTests {
+    private func sampleRecord() -> MARCRecord {
+        var record = MARCRecord(leader: Leader("00000cam a2200000 i 4500"))
+        record.appendControlField("001", value: " ocm123 ")
+        record.appendDataField(
+            "245", indicators: (UInt8(ascii: "1"), UInt8(ascii: "0")),
+            subfields: [(UInt8(ascii: "a"), "Über \"quotes\" & <tags> $5 :"), (UInt8(ascii: "b"), "中文书名")])
+        return record
+    }
+
+    @Test("MARC-in-JSON is the code4lib form, one record per line, leader as read")
+    func jsonForm() {
+        var output: [UInt8] = []
+        MARCJSONWriter.write(sampleRecord(), into: &output)
+        let expected = #"{"leader":"00000cam a2200000 i 4500","fields":[{"001":" ocm123 "},{"245":{"ind1":"1","ind2":"0","subfields":[{"a":"Über \"quotes\" & <tags> $5 :"},{"b":"中文书名"}]}}]}"# + "\n"
+        #expect(String(decoding: output, as: UTF8.self) == expected)
+    }
+
+    @Test("MARCXML escapes markup and reads back to the same record")
+    func xmlRoundTrip() throws {
+        let writer = MARCStreamWriter(format: .marcxml)
+        var output: [UInt8] = []
+        writer.writeHeader(into: &output)
+        try writer.write(sampleRecord(), into: &output)
+        writer.writeFooter(into: &output)
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(text.contains("Über &quot;quotes&quot; &amp; &lt;tags&gt;") || text.contains("Über \"quotes\" &amp; &lt;tags&gt;"))
+        let back = try readItems(bytes: output)
+        #expect(back.count == 1)
+        #expect(back[0].diagnostics.isEmpty)
+        #expect(back[0].record == sampleRecord())
+    }
+
+    @Test("MARC-in-JSON reads back to the same record", arguments: ["loc-books-50.mrc", "loc-cjk-20.mrc", "dp2-bnu-cnmarc-10.utf8.iso"])
+    func jsonRoundTrip(fixture: String) throws {
+        let records = try readItems(path: Fixture.path(fixture)).compactMap(\.record)
+        var output: [UInt8] = []
+        for record in records { MARCJSONWriter.write(record, into: &output) }
+        let back = try readItems(bytes: output).compactMap(\.record)
+        let same = back == records
+        #expect(same)
+        // And back to ISO 2709, byte for byte.
+        var iso: [UInt8] = []
+        for record in back { try ISO2709Writer.write(record, into: &iso) }
+        let identical = try iso == Fixture.bytes(fixture)
+        #expect(identical, "ISO 2709 written from the JSON differs from the original")
+    }
+
+    @Test("the line form shows blanks as backslashes and escapes dollars")
+    func textForm() {
+        var output: [UInt8] = []
+        MARCTextWriter.write(sampleRecord(), into: &output)
+        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines[0] == #"=LDR  00000cam\a2200000\i\4500"#)
+        #expect(lines[1] == #"=001  \ocm123\"#)
+        #expect(lines[2] == #"=245  10$aÜber "quotes" & <tags> {dollar}5 :$b中文书名"#)
+    }
+
+    @Test("bytes that are not UTF-8 become U+FFFD in JSON and XML, which stay well-formed")
+    func invalidUTF8IsReplaced() throws {
+        var record = MARCRecord(leader: Leader("00000nam a2200000 a 4500"))
+        record.appendControlField("001", bytes: [0x41, 0xE9, 0x42, 0x01])
+        var json: [UInt8] = []
+        MARCJSONWriter.write(record, into: &json)
+        #expect(String(decoding: json, as: UTF8.self).contains(#""A\u{FFFD}B\u0001""#.replacingOccurrences(of: "\\u{FFFD}", with: "\u{FFFD}")))
+        #expect((try? JSONSerialization.jsonObject(with: Data(json))) != nil)
+        var xml: [UInt8] = []
+        MARCXMLWriter.write(record, standalone: true, into: &xml)
+        #expect(String(decoding: xml, as: UTF8.self).contains("A\u{FFFD}B\u{FFFD}"))
+        let back = try readItems(bytes: xml)
+        #expect(back.first?.diagnostics.isEmpty == true)
+    }
+
+    @Test("a field over 9,998 bytes cannot be written as ISO 2709")
+    func oversizeFieldRefused() {
+        var record = MARCRecord(leader: Leader("00000nam a2200000 a 4500"))
+        record.appendDataField("520", subfields: [(UInt8(ascii: "a"), String(repeating: "y", count: 10_000))])
+        #expect(throws: MARCError.self) { try ISO2709Writer.data(record) }
+    }
+}
