@@ -1,0 +1,29 @@
+# The two commands of the README, and the pieces they are made of.
+SWIFT ?= swift
+PREFIX ?= /usr/local
+SAMPLES := Tests/MARCTests/Fixtures/loc-books-50.mrc Tests/MARCTests/Fixtures/loc-cjk-20.mrc \
+	Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-sru.xml Tests/MARCTests/Fixtures/pymarc-bad_records.mrc
+
+.PHONY: build release run test deps clean
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product calisd
+
+# Command 1: build calisd and run it on shipped samples of real records.
+run: release
+	.build/release/calisd marc stats $(SAMPLES)
+	.build/release/calisd marc validate --quiet $(SAMPLES) || true
+
+deps:
+	scripts/install-test-deps
+
+# Command 2: install the test oracles if missing, build everything once, run every test.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build
