@@ -308,17 +308,15 @@ public enum ISO2709Parser {
         return rebuilt
     }
 
+    /// What the bytes are, without judging the leader: ASCII, ASCII with MARC-8 escapes, UTF-8, or other
+    /// 8-bit bytes. ``MARCTranscoder`` decides the rest.
     private static func classifyEncoding(
         _ raw: UnsafeRawBufferPointer, scan: ByteScan, leader: Leader, from: Int, to: Int, context: inout Context
     ) -> MARCEncoding {
         guard let firstNonASCII = scan.firstNonASCII else { return scan.hasEscape ? .marc8 : .ascii }
         let rest = UnsafeRawBufferPointer(rebasing: raw[firstNonASCII..<to])
-        if UTF8Validation.classify(rest) != .unknown8bit { return .utf8 }
-        if leader.characterCoding == UInt8(ascii: "a") {
-            context.report(.warning, .encoding, "leader/09 declares UTF-8 but the bytes are not valid UTF-8")
-            return .unknown8bit
-        }
-        return leader.characterCoding == 0x20 ? .marc8 : .unknown8bit
+        if !scan.hasEscape && UTF8Validation.classify(rest) != .unknown8bit { return .utf8 }
+        return .unknown8bit
     }
 
     @inline(__always)

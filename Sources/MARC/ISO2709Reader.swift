@@ -10,9 +10,15 @@ public final class ISO2709Reader: MARCRecordReader {
     private let window: InputWindow
     private var recordNumber = 0
     private var finished = false
+    /// Nil when records are to be given back in the bytes they arrived in (the fuzzer's round trip).
+    private let transcoder: MARCTranscoder?
 
-    public init(source: any ByteSource) {
-        window = InputWindow(source: source)
+    /// - Parameters:
+    ///   - bufferSize: how much to read at a time; the window grows past it for larger records.
+    ///   - transcode: turn records in MARC-8 and other legacy encodings into UTF-8 (the default).
+    public init(source: any ByteSource, bufferSize: Int = 1 << 20, transcode: Bool = true) {
+        window = InputWindow(source: source, capacity: max(bufferSize, 4096))
+        transcoder = transcode ? MARCTranscoder() : nil
     }
 
     public func next() throws -> MARCReadItem? {
@@ -54,8 +60,27 @@ public final class ISO2709Reader: MARCRecordReader {
         let bytes = window.copy(start..<(start + length))
         window.consume(length)
         if window.atEnd && window.available == 0 { appendContainerError(to: &framing) }
-        return ISO2709Parser.parse(
+        var item = ISO2709Parser.parse(
             bytes, recordNumber: recordNumber, byteOffset: recordOffset, framingDiagnostics: framing)
+        if let transcoder, let record = item.record,
+            record.encoding != .ascii && !(record.encoding == .utf8 && record.leader.characterCoding == UInt8(ascii: "a"))
+        {
+            let number = recordNumber
+            let id = record.controlNumber
+            var found: [MARCDiagnostic] = []
+            let decoded = transcoder.transcode(record) { severity, code, message in
+                found.append(
+                    MARCDiagnostic(
+                        severity, code, message, recordNumber: number, byteOffset: recordOffset, controlNumber: id))
+            }
+            item.record = decoded
+            item.diagnostics += found
+            // The 001 as decoded, not as its legacy bytes.
+            if let decodedID = decoded.controlNumber, decodedID != id {
+                for index in item.diagnostics.indices { item.diagnostics[index].controlNumber = decodedID }
+            }
+        }
+        return item
     }
 
     /// Skips line ends, blanks, NULs and stray terminators between records; returns how many.

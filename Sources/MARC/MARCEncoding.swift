@@ -1,10 +1,21 @@
-/// The character encoding of a record's bytes as received.
+/// The character encoding of a record's bytes as received. Records in a legacy encoding are transcoded to UTF-8
+/// when read; this stays the encoding they arrived in.
 public enum MARCEncoding: String, Sendable, Hashable, Codable, CaseIterable {
     /// Only bytes below 0x80: the same in every encoding MARC uses.
     case ascii
     case utf8 = "utf-8"
     /// MARC-8, the MARC21 legacy encoding (leader/09 blank), possibly with EACC for CJK.
     case marc8 = "marc-8"
+    /// GB 18030 and its subsets GBK and GB 2312: legacy Chinese exports.
+    case gb18030 = "gb18030"
+    /// ISO 5426, UNIMARC's extended Latin.
+    case iso5426 = "iso-5426"
+    case windows1251 = "windows-1251"
+    case cp866 = "cp866"
+    case koi8r = "koi8-r"
+    case iso8859_5 = "iso-8859-5"
+    /// Latin-1 as Windows writes it: what an 8-bit record that is nothing else usually is.
+    case windows1252 = "windows-1252"
     /// 8-bit bytes that are not UTF-8 and whose encoding was not decided.
     case unknown8bit = "unknown-8bit"
 }

@@ -38,11 +38,12 @@ public enum MARCReaders {
         try open(source: FileByteSource(path: path))
     }
 
-    public static func open(bytes: [UInt8]) throws -> Opened {
-        try open(source: MemoryByteSource(bytes))
+    public static func open(bytes: [UInt8], bufferSize: Int = 1 << 20) throws -> Opened {
+        try open(source: MemoryByteSource(bytes), bufferSize: min(bufferSize, max(bytes.count, 4096)))
     }
 
-    public static func open(source: any ByteSource) throws -> Opened {
+    /// - Parameter bufferSize: how much the reader reads at a time; records larger than it still fit.
+    public static func open(source: any ByteSource, bufferSize: Int = 1 << 20) throws -> Opened {
         var (prefix, rest) = try peek(source, count: 4096)
         var compressed = false
         if MARCFormat.isGzip(prefix) {
@@ -55,8 +56,8 @@ public enum MARCReaders {
         let reader: any MARCRecordReader =
             switch format {
             case .marcxml: MARCXMLReader(source: source)
-            case .json: MARCJSONReader(source: source)
-            case .iso2709, .text: ISO2709Reader(source: source)
+            case .json: MARCJSONReader(source: source, bufferSize: bufferSize)
+            case .iso2709, .text: ISO2709Reader(source: source, bufferSize: bufferSize)
             }
         return Opened(reader: reader, format: format, compressed: compressed)
     }

@@ -10,8 +10,9 @@ public final class MARCJSONReader: MARCRecordReader {
 
     private enum Mode { case start, array, sequence }
 
-    public init(source: any ByteSource) {
-        window = InputWindow(source: source)
+    /// - Parameter bufferSize: how much to read at a time; the window grows past it for larger records.
+    public init(source: any ByteSource, bufferSize: Int = 1 << 20) {
+        window = InputWindow(source: source, capacity: max(bufferSize, 4096))
     }
 
     public func next() throws -> MARCReadItem? {

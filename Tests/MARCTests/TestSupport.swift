@@ -40,10 +40,11 @@ func readItems(path: String) throws -> [MARCReadItem] {
     return items
 }
 
-func readItems(bytes: [UInt8]) throws -> [MARCReadItem] {
-    let opened = try MARCReaders.open(bytes: bytes)
+func readItems(bytes: [UInt8], transcode: Bool = true) throws -> [MARCReadItem] {
+    let reader: any MARCRecordReader =
+        transcode ? try MARCReaders.open(bytes: bytes).reader : ISO2709Reader(source: MemoryByteSource(bytes), transcode: false)
     var items: [MARCReadItem] = []
-    while let item = try opened.reader.next() { items.append(item) }
+    while let item = try reader.next() { items.append(item) }
     return items
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The codec benchmark: calisd against yaz-marcdump on the same file, in the same run, alternating.
+
+    Benchmarks/codec.py [--rounds N] [--copies K]
+
+Builds calisd in release mode, makes a file of K copies of the shared LoC 20,000-record file (default 10,
+so 200,000 records; the same records repeated), and times, alternating each round:
+  calisd marc dump --to json   against  yaz-marcdump -o json
+  calisd marc stats            against  yaz-marcdump -n
+Output goes to /dev/null for both. Prints a Markdown table of medians, rates, ratios and peak RSS, then peak
+RSS at half and double the size to show memory does not grow with the file.
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data", "marc")
+WORK = os.path.join(ROOT, "Benchmarks", "work")
+CALISD = os.path.join(ROOT, ".build", "release", "calisd")
+
+
+def build():
+    subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def make_input(source, copies, name):
+    path = os.path.join(WORK, name)
+    if not os.path.exists(path) or os.path.getsize(path) != os.path.getsize(source) * copies:
+        os.makedirs(WORK, exist_ok=True)
+        with open(source, "rb") as handle:
+            data = handle.read()
+        with open(path, "wb") as out:
+            for _ in range(copies):
+                out.write(data)
+    return path
+
+
+def timed(command):
+    """Wall seconds and peak RSS (KiB) of one run, output discarded."""
+    start = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-f", "%M"] + command, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        sys.exit(f"{command} failed: {result.stderr.decode()}")
+    rss = int(result.stderr.decode().strip().splitlines()[-1])
+    return elapsed, rss
+
+
+def count_records(path):
+    with open(path, "rb") as handle:
+        return handle.read().count(b"\x1d")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--copies", type=int, default=10)
+    parser.add_argument("--source", default=os.path.join(SHARED, "lc-booksall-2016",
+                                                         "booksall-2016-part01-first20000.utf8.mrc"))
+    parser.add_argument("--label", default="LoC BooksAll 2016, UTF-8")
+    args = parser.parse_args()
+
+    build()
+    base = os.path.basename(args.source).split(".")[0]
+    path = make_input(args.source, args.copies, f"{base}-x{args.copies}.mrc")
+    records = count_records(path)
+    size_mb = os.path.getsize(path) / 1e6
+    pairs = [
+        ("MARC-in-JSON out", [CALISD, "marc", "dump", "--to", "json", path], ["yaz-marcdump", "-o", "json", path]),
+        ("parse every field and subfield", [CALISD, "marc", "stats", path], ["yaz-marcdump", "-n", path]),
+    ]
+    results = {}
+    for round_number in range(args.rounds):
+        for name, ours, theirs in pairs:
+            order = [("calisd", ours), ("yaz", theirs)]
+            if round_number % 2:
+                order.reverse()
+            for who, command in order:
+                results.setdefault((name, who), []).append(timed(command))
+
+    print(f"{records:,} records ({args.label}, {args.copies} copies of the source file), {size_mb:.0f} MB; "
+          f"{args.rounds} rounds alternating; medians.")
+    print(f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print()
+    print("| task | calisd s | calisd records/s | yaz s | yaz records/s | calisd ÷ yaz speed | peak RSS calisd / yaz |")
+    print("|---|---|---|---|---|---|---|")
+    for name, _, _ in pairs:
+        ours = results[(name, "calisd")]
+        theirs = results[(name, "yaz")]
+        t_ours = statistics.median(t for t, _ in ours)
+        t_theirs = statistics.median(t for t, _ in theirs)
+        rss_ours = max(r for _, r in ours) / 1024
+        rss_theirs = max(r for _, r in theirs) / 1024
+        print(f"| {name} | {t_ours:.3f} | {records / t_ours:,.0f} | {t_theirs:.3f} | {records / t_theirs:,.0f} | "
+              f"{t_theirs / t_ours:.2f}× | {rss_ours:.0f} / {rss_theirs:.0f} MiB |")
+
+    print()
+    print("Peak RSS against file size (calisd):")
+    print()
+    print("| records | stats | dump --to json |")
+    print("|---|---|---|")
+    for copies in (max(1, args.copies // 2), args.copies * 2):
+        sized = make_input(args.source, copies, f"{base}-x{copies}.mrc")
+        n = count_records(sized)
+        _, rss_stats = timed([CALISD, "marc", "stats", sized])
+        _, rss_dump = timed([CALISD, "marc", "dump", "--to", "json", sized])
+        print(f"| {n:,} | {rss_stats / 1024:.0f} MiB | {rss_dump / 1024:.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
