@@ -65,6 +65,9 @@ def main():
     parser.add_argument("--source", default=os.path.join(SHARED, "lc-booksall-2016",
                                                          "booksall-2016-part01-first20000.utf8.mrc"))
     parser.add_argument("--label", default="LoC BooksAll 2016, UTF-8")
+    parser.add_argument("--marc8", action="store_true",
+                        help="the source is MARC-8: yaz converts to UTF-8 (-f marc8 -t utf8) as calisd does")
+    parser.add_argument("--baseline", help="also time `stats` with this calisd binary, alternating, same file")
     args = parser.parse_args()
 
     build()
@@ -72,10 +75,22 @@ def main():
     path = make_input(args.source, args.copies, f"{base}-x{args.copies}.mrc")
     records = count_records(path)
     size_mb = os.path.getsize(path) / 1e6
-    pairs = [
-        ("MARC-in-JSON out", [CALISD, "marc", "dump", "--to", "json", path], ["yaz-marcdump", "-o", "json", path]),
-        ("parse every field and subfield", [CALISD, "marc", "stats", path], ["yaz-marcdump", "-n", path]),
-    ]
+    if args.marc8:
+        convert = ["-f", "marc8", "-t", "utf8", "-l", "9=97"]
+        pairs = [
+            ("MARC-8 → MARC-in-JSON (UTF-8)", [CALISD, "marc", "dump", "--to", "json", path],
+             ["yaz-marcdump"] + convert + ["-o", "json", path]),
+            ("MARC-8 → UTF-8, every field and subfield", [CALISD, "marc", "stats", path],
+             ["yaz-marcdump"] + convert + ["-o", "marc", path]),
+        ]
+    else:
+        pairs = [
+            ("MARC-in-JSON out", [CALISD, "marc", "dump", "--to", "json", path], ["yaz-marcdump", "-o", "json", path]),
+            ("parse every field and subfield", [CALISD, "marc", "stats", path], ["yaz-marcdump", "-n", path]),
+        ]
+    if args.baseline:
+        pairs.append(("stats: this calisd vs the baseline", [CALISD, "marc", "stats", path],
+                      [args.baseline, "marc", "stats", path]))
     results = {}
     for round_number in range(args.rounds):
         for name, ours, theirs in pairs:
@@ -90,7 +105,7 @@ def main():
     print(f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print()
-    print("| task | calisd s | calisd records/s | yaz s | yaz records/s | calisd ÷ yaz speed | peak RSS calisd / yaz |")
+    print("| task | calisd s | calisd records/s | anchor s | anchor records/s | calisd ÷ anchor speed | peak RSS calisd / anchor |")
     print("|---|---|---|---|---|---|---|")
     for name, _, _ in pairs:
         ours = results[(name, "calisd")]
@@ -102,6 +117,8 @@ def main():
         print(f"| {name} | {t_ours:.3f} | {records / t_ours:,.0f} | {t_theirs:.3f} | {records / t_theirs:,.0f} | "
               f"{t_theirs / t_ours:.2f}× | {rss_ours:.0f} / {rss_theirs:.0f} MiB |")
 
+    if args.marc8 or args.baseline:
+        return
     print()
     print("Peak RSS against file size (calisd):")
     print()

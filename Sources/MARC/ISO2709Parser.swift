@@ -8,16 +8,25 @@ import Darwin
 /// terminators), then fields are sliced from the base address. Every repair is a diagnostic.
 public enum ISO2709Parser {
     /// Parses `bytes` (one record, normally ending in `0x1D`).
+    /// - Parameter transcoder: turns a record in MARC-8 or another legacy encoding into UTF-8; nil keeps the
+    ///   bytes as they are.
     public static func parse(
-        _ bytes: [UInt8], recordNumber: Int = 1, byteOffset: Int64 = 0, framingDiagnostics: [MARCDiagnostic] = []
+        _ bytes: [UInt8], recordNumber: Int = 1, byteOffset: Int64 = 0, framingDiagnostics: [MARCDiagnostic] = [],
+        transcoder: MARCTranscoder? = nil
     ) -> MARCReadItem {
         var context = Context(recordNumber: recordNumber, byteOffset: byteOffset, diagnostics: framingDiagnostics)
-        let record = bytes.withUnsafeBytes { parse($0, storage: bytes, context: &context) }
-        if !context.diagnostics.isEmpty, let record {
-            let id = record.controlNumber
-            for index in context.diagnostics.indices where context.diagnostics[index].controlNumber == nil {
-                context.diagnostics[index].controlNumber = id
+        var record = bytes.withUnsafeBytes { parse($0, storage: bytes, context: &context) }
+        if let transcoder, let parsed = record, parsed.encoding != .ascii,
+            parsed.encoding != .utf8 || parsed.leader.characterCoding != UInt8(ascii: "a")
+        {
+            record = transcoder.transcode(parsed) { severity, code, message in
+                context.report(severity, code, message)
             }
+        }
+        if !context.diagnostics.isEmpty, let record {
+            // The 001 as decoded, for every diagnostic of this record.
+            let id = record.controlNumber
+            for index in context.diagnostics.indices { context.diagnostics[index].controlNumber = id }
         }
         return MARCReadItem(
             record: record, diagnostics: context.diagnostics, recordNumber: recordNumber, byteOffset: byteOffset,

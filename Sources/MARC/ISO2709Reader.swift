@@ -60,27 +60,9 @@ public final class ISO2709Reader: MARCRecordReader {
         let bytes = window.copy(start..<(start + length))
         window.consume(length)
         if window.atEnd && window.available == 0 { appendContainerError(to: &framing) }
-        var item = ISO2709Parser.parse(
-            bytes, recordNumber: recordNumber, byteOffset: recordOffset, framingDiagnostics: framing)
-        if let transcoder, let record = item.record,
-            record.encoding != .ascii && !(record.encoding == .utf8 && record.leader.characterCoding == UInt8(ascii: "a"))
-        {
-            let number = recordNumber
-            let id = record.controlNumber
-            var found: [MARCDiagnostic] = []
-            let decoded = transcoder.transcode(record) { severity, code, message in
-                found.append(
-                    MARCDiagnostic(
-                        severity, code, message, recordNumber: number, byteOffset: recordOffset, controlNumber: id))
-            }
-            item.record = decoded
-            item.diagnostics += found
-            // The 001 as decoded, not as its legacy bytes.
-            if let decodedID = decoded.controlNumber, decodedID != id {
-                for index in item.diagnostics.indices { item.diagnostics[index].controlNumber = decodedID }
-            }
-        }
-        return item
+        return ISO2709Parser.parse(
+            bytes, recordNumber: recordNumber, byteOffset: recordOffset, framingDiagnostics: framing,
+            transcoder: transcoder)
     }
 
     /// Skips line ends, blanks, NULs and stray terminators between records; returns how many.

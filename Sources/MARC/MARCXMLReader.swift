@@ -21,6 +21,7 @@ public final class MARCXMLReader: MARCRecordReader {
     private var pending: [MARCReadItem] = []
 
     public init(source: any ByteSource) {
+        calisd_xml_silence_generic_errors()
         input = XMLInput(source: source)
         let context = Unmanaged.passUnretained(input).toOpaque()
         reader = xmlReaderForIO(
