@@ -160,4 +160,33 @@ struct MarcCommandTests {
         #expect(process.terminationStatus != 0)
         #expect(text.contains(message), "\(text)")
     }
+
+    @Test("stats reports the encoding records arrived in; dump writes them as UTF-8 with leader/09 'a'")
+    func legacyEncodings() throws {
+        let stats = try Self.calisd(
+            "marc", "stats", "--json", Self.fixture("marc-charset-cjk1.marc"), Self.fixture("dp2-bnu-cnmarc-10.gb18030.iso"),
+            Self.fixture("afronkin-rusmarc_2-0189.iso"), Self.fixture("loc-books-50.mrc"))
+        #expect(stats.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+        let encodings = try #require(object["encodings"] as? [String: Int])
+        #expect(encodings["marc-8"] == 1)
+        #expect(encodings["gb18030"] == 10)
+        #expect(encodings["windows-1251"] == 1)
+        #expect((encodings["ascii"] ?? 0) + (encodings["utf-8"] ?? 0) == 50)
+
+        let dump = try Self.calisd("marc", "dump", "--to", "json", Self.fixture("marc-charset-cjk1.marc"))
+        #expect(dump.status == 0)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
+        let leader = try #require(record["leader"] as? String)
+        #expect(Array(leader)[9] == "a")
+        #expect(dump.stdout.unicodeScalars.contains { $0.properties.isIdeographic })
+    }
+
+    @Test("validate names the disagreement between a declaration and the bytes, as a warning")
+    func encodingWarnings() throws {
+        let result = try Self.calisd("marc", "validate", Self.fixture("pymarc-1251.dat"))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("warning: encoding: leader/09 declares MARC-8, but the bytes are windows-1251; read as windows-1251"))
+        #expect(result.stdout.contains("(001 ru03-000001RKP)"))
+    }
 }
