@@ -116,7 +116,10 @@ public enum ISO2709Parser {
         }
         if directoryStart == Leader.length {
             if let indicators = decimal(10, 1) {
-                if indicators != 2 {
+                if indicators == 0 && decimal(11, 1) == 0 {
+                    context.report(
+                        .warning, .leader, "leader/10-11 declare no indicators and no subfield codes; every field is read as plain data")
+                } else if indicators != 2 {
                     context.report(
                         .warning, .leader,
                         "leader/10 declares \(indicators) indicator(s); calisd reads the first two of each field")
@@ -140,11 +143,13 @@ public enum ISO2709Parser {
         var entries = spans
         var needsRebuild = false
         var coveredBytes = 0
+        // A leader declaring no indicators and no subfield codes (leader/10-11 "00") makes every field plain data.
+        let plainFields = directoryStart == Leader.length && byte(10) == 0x30 && byte(11) == 0x30
         for index in entries.indices {
             let span = entries[index].range
             let tag = entries[index].tag
             let isControl: Bool
-            if tag.isControlTag {
+            if tag.isControlTag || plainFields {
                 isControl = true
             } else if tag.isNumeric {
                 isControl = false

@@ -109,7 +109,8 @@ public final class ISO2709Reader: MARCRecordReader {
     /// Decides how many bytes from the window's start make this record.
     private func frameRecord(diagnostics: inout [MARCDiagnostic], recordOffset: Int64) throws -> Int {
         let declared = decimal(at: 0, count: 5)
-        if let declared, declared >= Leader.length + 2 {
+        // 99999 is what systems write when a record is larger than ISO 2709 can say: find its terminator instead.
+        if let declared, declared >= Leader.length + 2, declared < 99_999 {
             if try window.require(declared) {
                 if window.byte(at: window.start + declared - 1) == MARCDelimiter.record {
                     return declared
@@ -205,7 +206,10 @@ public final class ISO2709Reader: MARCRecordReader {
                 [0x0A, 0x0D, 0x20, 0x00, 0x1A].contains(window.byte(at: $0))
             }
         }
-        return decimal(at: relative, count: 5) != nil && decimal(at: relative + 12, count: 5) != nil
+        // Lengths and base address are digits, and the directory's first entry is a tag, a length and a start.
+        guard decimal(at: relative, count: 5) != nil, decimal(at: relative + 12, count: 5) != nil else { return false }
+        guard try window.require(relative + Leader.length + 12) else { return true }
+        return decimal(at: relative + Leader.length + 3, count: 9) != nil
     }
 
     private func decimal(at relative: Int, count: Int) -> Int? {

@@ -237,7 +237,16 @@ public final class MARCTranscoder {
             if entry.isControl {
                 text = data
             } else {
-                bytes.append(contentsOf: data.prefix(2))
+                // Indicators are ASCII; an 8-bit byte there is no character of any set and cannot stay raw.
+                for indicator in data.prefix(2) {
+                    if indicator >= 0x80 {
+                        lost += 1
+                        if problems.count < 3 { problems.append("field \(entry.tag): an 8-bit indicator became a blank") }
+                        bytes.append(0x20)
+                    } else {
+                        bytes.append(indicator)
+                    }
+                }
                 text = data.dropFirst(2)
             }
             switch encoding {

@@ -184,13 +184,15 @@ struct EncodingTests {
     }
 
     @Test("legacy 8-bit RUSMARC and MARC21 in Cyrillic code pages decode to Cyrillic",
-          arguments: [("afronkin-rusmarc_2-0189.iso", false), ("afronkin-rusmarc_1-0102.iso", true), ("pymarc-1251.dat", true)])
-    func cyrillic(fixture: String, mismatchWarned: Bool) throws {
+          arguments: [("afronkin-rusmarc_2-0189.iso", MARCEncoding.windows1251, false),
+                      ("afronkin-rusmarc_1-0102.iso", .windows1251, true), ("pymarc-1251.dat", .windows1251, true),
+                      ("ruby-marc-cp866_unimarc.marc", .cp866, true)])
+    func cyrillic(fixture: String, encoding: MARCEncoding, mismatchWarned: Bool) throws {
         let items = try readItems(path: Fixture.path(fixture))
         #expect(!items.isEmpty)
         for item in items {
             let record = try #require(item.record)
-            #expect(record.encoding == .windows1251)
+            #expect(record.encoding == encoding)
             #expect(!item.hasErrors)
             let text = record.fields.map(\.value).joined()
             let cyrillic = text.unicodeScalars.filter { (0x0410...0x044F).contains($0.value) }.count
