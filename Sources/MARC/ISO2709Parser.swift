@@ -51,15 +51,7 @@ public enum ISO2709Parser {
             return nil
         }
         @inline(__always) func byte(_ index: Int) -> UInt8 { raw[index] }
-        func decimal(_ at: Int, _ digits: Int) -> Int? {
-            var value = 0
-            for index in at..<(at + digits) {
-                let b = raw[index]
-                guard b >= 0x30 && b <= 0x39 else { return nil }
-                value = value * 10 + Int(b &- 0x30)
-            }
-            return value
-        }
+        @inline(__always) func decimal(_ at: Int, _ digits: Int) -> Int? { Self.decimal(raw, at, digits) }
 
         var leader = Leader(leaderBytes: raw)
         let contentEnd = byte(count - 1) == MARCDelimiter.record ? count - 1 : count
