@@ -36,15 +36,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "calisd", dependencies: ["CLI"], swiftSettings: strictSettings),
+        // What the tests share: running real binaries and oracles.
+        .target(name: "CalisdTesting", swiftSettings: strictSettings),
         .testTarget(
             name: "MARCTests",
-            dependencies: ["MARC", "CMARCTables"],
+            dependencies: ["MARC", "CMARCTables", "CalisdTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["MARC"],
+            dependencies: ["MARC", "CalisdTesting"],
             swiftSettings: strictSettings
         ),
     ],

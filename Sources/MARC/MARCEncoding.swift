@@ -1,6 +1,6 @@
 /// The character encoding of a record's bytes as received. Records in a legacy encoding are transcoded to UTF-8
 /// when read; this stays the encoding they arrived in.
-public enum MARCEncoding: String, Sendable, Hashable, Codable, CaseIterable {
+public enum MARCEncoding: String, Sendable, Hashable, Codable, CodingKeyRepresentable, CaseIterable {
     /// Only bytes below 0x80: the same in every encoding MARC uses.
     case ascii
     case utf8 = "utf-8"

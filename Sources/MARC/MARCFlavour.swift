@@ -1,5 +1,5 @@
 /// The MARC format family a record belongs to.
-public enum MARCFlavour: String, Sendable, Hashable, Codable, CaseIterable {
+public enum MARCFlavour: String, Sendable, Hashable, Codable, CodingKeyRepresentable, CaseIterable {
     case marc21
     /// UNIMARC as used in Europe.
     case unimarc

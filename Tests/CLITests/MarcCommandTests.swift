@@ -1,3 +1,4 @@
+import CalisdTesting
 import Foundation
 import Testing
 
@@ -29,24 +30,8 @@ struct MarcCommandTests {
     }
 
     static func calisd(_ arguments: String...) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1_000) }
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        let output = try ProcessRunner.run(binary, arguments)
+        return Result(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
     }
 
     static func scratch() throws -> URL {
@@ -148,17 +133,9 @@ struct MarcCommandTests {
         (["marc", "frobnicate"], "Unexpected argument 'frobnicate'"),
     ])
     func badArguments(arguments: [String], message: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(text.contains(message), "\(text)")
+        let result = try ProcessRunner.run(Self.binary, arguments)
+        #expect(result.status != 0)
+        #expect(result.stderrText.contains(message), "\(result.stderrText)")
     }
 
     @Test("stats reports the encoding records arrived in; dump writes them as UTF-8 with leader/09 'a'")

@@ -1,3 +1,4 @@
+import CalisdTesting
 import Foundation
 import Testing
 
@@ -25,7 +26,7 @@ struct ConformanceTests {
         }
         let output = try ExternalTool.run("python3", [oracleScript, reader, format, path])
         guard output.status == 0 else {
-            Issue.record("\(reader) failed on \(path): \(output.stderr)")
+            Issue.record("\(reader) failed on \(path): \(output.stderrText)")
             return []
         }
         return String(decoding: output.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in

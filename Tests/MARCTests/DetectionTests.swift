@@ -1,3 +1,4 @@
+import CalisdTesting
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import CalisdTesting
 import Foundation
 import Testing
 
@@ -258,7 +259,7 @@ struct EncodingTests {
         let script = scratch.appendingPathComponent("scripts/generate-codetables.py")
         try FileManager.default.copyItem(at: root.appendingPathComponent("scripts/generate-codetables.py"), to: script)
         let result = try ExternalTool.run("python3", [script.path, try #require(SharedData.path("marc"))])
-        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderrText)")
         let regenerated = try Data(contentsOf: scratch.appendingPathComponent("Sources/CMARCTables/codetables.c"))
         #expect(regenerated == committed)
     }

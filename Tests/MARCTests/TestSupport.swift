@@ -1,4 +1,5 @@
 import Foundation
+import CalisdTesting
 import MARC
 import Testing
 
@@ -53,58 +54,15 @@ enum ExternalTool {
     /// In CI every oracle must be installed; on a developer's machine a missing one skips its test.
     static var required: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
 
-    static func find(_ name: String) -> String? {
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    static func find(_ name: String) -> String? { ProcessRunner.find(name) }
 
     static var hasPymarc: Bool {
         guard find("python3") != nil else { return false }
         return (try? run("python3", ["-c", "import pymarc"]))?.status == 0
     }
 
-    struct Output {
-        var status: Int32
-        var stdout: Data
-        var stderr: String
-    }
-
-    /// Runs `name` with `arguments`, feeding `input` on standard input.
-    static func run(_ name: String, _ arguments: [String], input: Data? = nil) throws -> Output {
-        guard let executable = find(name) else { throw CocoaError(.fileNoSuchFile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let inPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        if let input {
-            inPipe.fileHandleForWriting.write(input)
-            try inPipe.fileHandleForWriting.close()
-        }
-        group.wait()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+    static func run(_ name: String, _ arguments: [String], input: Data? = nil) throws -> ProcessRunner.Output {
+        try ProcessRunner.run(name, arguments, input: input)
     }
 }
 

@@ -53,37 +53,15 @@ struct MarcStats: ParsableCommand {
 
 /// What `stats` counts.
 struct MARCStatistics: Encodable {
-    enum CodingKeys: String, CodingKey {
-        case records, unreadable, fields, controlFields, dataFields, subfields, flavours, encodings, formats
-        case warnings, errors, diagnosticCodes
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(records, forKey: .records)
-        try container.encode(unreadable, forKey: .unreadable)
-        try container.encode(fields, forKey: .fields)
-        try container.encode(controlFields, forKey: .controlFields)
-        try container.encode(dataFields, forKey: .dataFields)
-        try container.encode(subfields, forKey: .subfields)
-        try container.encode(flavours, forKey: .flavours)
-        try container.encode(encodings, forKey: .encodings)
-        try container.encode(formats, forKey: .formats)
-        try container.encode(warnings, forKey: .warnings)
-        try container.encode(errors, forKey: .errors)
-        try container.encode(diagnosticCodes, forKey: .diagnosticCodes)
-    }
-
     var records = 0
     var unreadable = 0
     var fields = 0
     var controlFields = 0
     var dataFields = 0
     var subfields = 0
-    private var flavourCounts: [MARCFlavour: Int] = [:]
-    private var encodingCounts: [MARCEncoding: Int] = [:]
-    var flavours: [String: Int] { Dictionary(uniqueKeysWithValues: flavourCounts.map { ($0.key.rawValue, $0.value) }) }
-    var encodings: [String: Int] { Dictionary(uniqueKeysWithValues: encodingCounts.map { ($0.key.rawValue, $0.value) }) }
+    var flavours: [MARCFlavour: Int] = [:]
+    /// The encodings records arrived in (they are all UTF-8 once read).
+    var encodings: [MARCEncoding: Int] = [:]
     var formats: [String: Int] = [:]
     var warnings = 0
     var errors = 0
@@ -105,8 +83,8 @@ struct MARCStatistics: Encodable {
         controlFields += control
         dataFields += count - control
         subfields += record.subfieldCount
-        flavourCounts[record.flavour, default: 0] += 1
-        encodingCounts[record.encoding, default: 0] += 1
+        flavours[record.flavour, default: 0] += 1
+        encodings[record.encoding, default: 0] += 1
     }
 
     func report(elapsed: Duration) -> String {
@@ -123,8 +101,8 @@ struct MARCStatistics: Encodable {
             "warnings:       \(warnings)",
             "errors:         \(errors)",
             "formats:\n\(table(formats))",
-            "flavours:\n\(table(flavours))",
-            "encodings:\n\(table(encodings))",
+            "flavours:\n\(table(flavours.reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }))",
+            "encodings:\n\(table(encodings.reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }))",
         ]
         if !diagnosticCodes.isEmpty { lines.append("diagnostics:\n\(table(diagnosticCodes))") }
         lines.append(String(format: "time:           %.3f s", seconds))
