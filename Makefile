@@ -2,7 +2,8 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 SAMPLES := Tests/MARCTests/Fixtures/loc-books-50.mrc Tests/MARCTests/Fixtures/loc-cjk-20.mrc \
-	Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-sru.xml Tests/MARCTests/Fixtures/pymarc-bad_records.mrc
+	Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-sru.xml Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-10.gb18030.iso \
+	Tests/MARCTests/Fixtures/marc-charset-cjk1.marc Tests/MARCTests/Fixtures/pymarc-bad_records.mrc
 
 .PHONY: build release run test deps clean
 
@@ -16,6 +17,7 @@ release:
 run: release
 	.build/release/calisd marc stats $(SAMPLES)
 	.build/release/calisd marc validate --quiet $(SAMPLES) || true
+	.build/release/calisd marc dump Tests/MARCTests/Fixtures/marc-charset-cjk1.marc
 
 deps:
 	scripts/install-test-deps

@@ -201,6 +201,7 @@ enum MARCJSONRecordBuilder {
         }
         if !sawFields { report(.warning, .json, "the record has no \"fields\"") }
         record.encoding = UTF8Validation.classify(record.storage)
+        MARCTranscoder.alignUnicodeLeader(&record, report: report)
         let id = record.controlNumber
         for index in diagnostics.indices { diagnostics[index].controlNumber = id }
         return MARCReadItem(record: record, diagnostics: diagnostics, recordNumber: recordNumber, byteOffset: byteOffset)

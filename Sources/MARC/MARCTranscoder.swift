@@ -17,6 +17,16 @@ public final class MARCTranscoder {
 
     public typealias Report = (MARCDiagnostic.Severity, MARCDiagnostic.Code, String) -> Void
 
+    /// A record read from MARCXML or MARC-in-JSON is Unicode already; a MARC21 leader/09 that says otherwise is
+    /// corrected, with a warning, so the record is not written to ISO 2709 as if it were MARC-8.
+    static func alignUnicodeLeader(_ record: inout MARCRecord, report: Report) {
+        guard record.encoding == .utf8, record.leader.characterCoding != UInt8(ascii: "a"),
+            !record.flavour.isUNIMARCFamily
+        else { return }
+        report(.warning, .encoding, "leader/09 is '\(Character(Unicode.Scalar(record.leader.characterCoding)))' in a Unicode document; set to 'a'")
+        record.leader.characterCoding = UInt8(ascii: "a")
+    }
+
     /// Returns `record` in UTF-8. `record.encoding` must be the byte classification the ISO 2709 parser gives.
     public func transcode(_ record: MARCRecord, report: Report) -> MARCRecord {
         let leader09 = record.leader.characterCoding

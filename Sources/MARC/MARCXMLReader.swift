@@ -204,6 +204,7 @@ public final class MARCXMLReader: MARCRecordReader {
             record.leader = Leader("     nam a22     uu 4500")
         }
         record.encoding = UTF8Validation.classify(record.storage)
+        MARCTranscoder.alignUnicodeLeader(&record) { builder.report($0, $1, $2) }
         let id = record.controlNumber
         let diagnostics = builder.diagnostics.map {
             MARCDiagnostic(

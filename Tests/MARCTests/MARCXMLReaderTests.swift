@@ -129,4 +129,22 @@ struct MARCXMLReaderTests {
         }
         #expect(count == copies)
     }
+
+    @Test("a MARC21 record in XML with a blank leader/09 is Unicode all the same: a warning, and leader/09 'a'")
+    func blankLeaderInUnicodeDocument() throws {
+        let result = try items(
+            """
+            <record><leader>00000nam  2200000 a 4500</leader><controlfield tag="001">x</controlfield>
+            <controlfield tag="008">800108s1899    ilu           000 0 eng  </controlfield>
+            <datafield tag="245" ind1="0" ind2="0"><subfield code="a">Café</subfield></datafield></record>
+            """)
+        let record = try #require(result.first?.record)
+        #expect(record.leader.characterCoding == UInt8(ascii: "a"))
+        #expect(result[0].diagnostics.map(\.code) == [.encoding])
+        #expect(result[0].diagnostics[0].severity == .warning)
+        // Plain ASCII needs no change and no warning.
+        let ascii = try items("<record><leader>00000nam  2200000 a 4500</leader><controlfield tag=\"001\">x</controlfield></record>")
+        #expect(ascii.first?.record?.leader.characterCoding == 0x20)
+        #expect(ascii.first?.diagnostics.isEmpty == true)
+    }
 }
