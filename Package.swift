@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries the codec reads through: libxml2 for MARCXML, zlib for gzip.
@@ -25,6 +26,12 @@ let package = Package(
         .target(
             name: "MARC",
             dependencies: ["CLibXML2", "CZlib", "CMARCTables"],
+            swiftSettings: strictSettings
+        ),
+        // The union catalogue in SQLite (system libsqlite3 through GRDB); its schema lives in migrations/.
+        .target(
+            name: "Store",
+            dependencies: ["MARC", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -42,6 +49,11 @@ let package = Package(
             name: "MARCTests",
             dependencies: ["MARC", "CMARCTables", "CalisdTesting"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

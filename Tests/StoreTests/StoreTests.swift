@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+@Suite("Catalogue store: schema and migrations")
+struct StoreTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func scratch() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calisd-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// The same body against an in-memory queue and an on-disk WAL pool, as the daemon runs.
+    static func stores() throws -> [(String, CatalogStore, URL?)] {
+        let directory = try scratch()
+        return [
+            ("queue", try CatalogStore.inMemory(), nil),
+            ("pool", try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path), directory),
+        ]
+    }
+
+    @Test("the binary carries exactly the migrations in migrations/, byte for byte")
+    func embeddedMigrationsMatchTheFolder() throws {
+        let folder = Self.root.appendingPathComponent("migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(EmbeddedMigrations.all.map { "\($0.name).sql" } == files)
+        for (migration, file) in zip(EmbeddedMigrations.all, files) {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            #expect(migration.sql + "\n" == text, "\(file) changed: run scripts/embed-migrations.py")
+        }
+    }
+
+    @Test("opening applies every migration once, on a queue and on a WAL pool")
+    func migrationsApplyOnce() throws {
+        for (kind, store, directory) in try Self.stores() {
+            defer { directory.map { try? FileManager.default.removeItem(at: $0) } }
+            #expect(try store.appliedMigrations() == EmbeddedMigrations.all.map(\.name), "\(kind)")
+            let tables = try store.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+            }
+            #expect(tables == ["changes", "cluster_members", "files", "match_keys", "members", "source_records", "union_records"], "\(kind)")
+            if let directory {
+                // Reopening the same file applies nothing again, and the journal is WAL.
+                let again = try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path)
+                #expect(try again.appliedMigrations() == EmbeddedMigrations.all.map(\.name))
+                let mode = try again.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+                #expect(mode == "wal")
+            }
+        }
+    }
+
+    @Test("the schema keeps its invariants: strict types, foreign keys, member codes, one record per local id")
+    func invariantsLiveInTheSchema() throws {
+        let store = try CatalogStore.inMemory()
+        try store.writer.write { db in
+            try db.execute(sql: "INSERT INTO members (code, name, created_at) VALUES ('M001', 'A library', 0)")
+        }
+        func fails(_ sql: String) -> Bool {
+            (try? store.writer.write { db in try db.execute(sql: sql) }) == nil
+        }
+        #expect(fails("INSERT INTO members (code, name, created_at) VALUES ('bad code', 'x', 0)"))
+        #expect(fails("INSERT INTO members (code, name, created_at) VALUES ('\(String(repeating: "A", count: 33))', 'x', 0)"))
+        #expect(fails("INSERT INTO members (code, name, created_at) VALUES ('M002', 'x', 'yesterday')"))
+        let record = "INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash, updated_at)"
+        #expect(fails("\(record) VALUES ('NOBODY', '1', 'marc21', 'utf-8', x'00', x'00', 0)"))
+        #expect(!fails("\(record) VALUES ('M001', '1', 'marc21', 'utf-8', x'00', x'00', 0)"))
+        #expect(fails("\(record) VALUES ('M001', '1', 'marc21', 'utf-8', x'01', x'01', 0)"))
+        #expect(fails("\(record) VALUES ('M001', '2', 'marc22', 'utf-8', x'00', x'00', 0)"))
+        #expect(fails("INSERT INTO union_records (status, created_at, updated_at) VALUES ('merged', 0, 0)"))
+    }
+
+    @Test("a file that is not a database is a clear error, not a crash")
+    func notADatabase() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("catalogue.sqlite").path
+        try Data("this is not sqlite".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: StoreError.self) { try CatalogStore(path: path) }
+    }
+}
