@@ -1,0 +1,101 @@
+import CalisdTesting
+import Foundation
+import Testing
+
+/// `calisd check-config` and `calisd migrate` as real processes, with good and broken configurations.
+@Suite("calisd check-config and migrate")
+struct ConfigCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func run(_ arguments: String...) throws -> ProcessRunner.Output {
+        try ProcessRunner.run(MarcCommandTests.binary, arguments)
+    }
+
+    static func write(_ text: String, in directory: URL, name: String = "calisd.toml") throws -> String {
+        let file = directory.appendingPathComponent(name)
+        try Data(text.utf8).write(to: file)
+        return file.path
+    }
+
+    @Test("the shipped configurations are valid; relative paths resolve against the file's folder")
+    func shippedConfigurations() throws {
+        let production = try Self.run("check-config", "--config", Self.root.appendingPathComponent("etc/calisd.toml").path)
+        #expect(production.status == 0)
+        #expect(production.stdoutText.contains("state_dir: /var/lib/calisd\n"))
+        #expect(production.stdoutText.contains("socket:    /run/calisd/calisd.sock\n"))
+        let development = try Self.run("check-config", "--config", Self.root.appendingPathComponent("etc/calisd.dev.toml").path)
+        #expect(development.status == 0)
+        #expect(development.stdoutText.contains("state_dir: \(Self.root.appendingPathComponent("var/state").path)\n"))
+    }
+
+    @Test("an empty file is complete: every key has a default")
+    func emptyIsComplete() throws {
+        let directory = try MarcCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Self.run("check-config", "--config", try Self.write("", in: directory))
+        #expect(result.status == 0)
+        #expect(result.stdoutText.contains("drop_dir:  /srv/calisd/drop\n"))
+    }
+
+    @Test("a broken configuration names the file, the line and the key, and exits 78", arguments: [
+        ("state_dir = \"/x\"\n\n[ingest]\nsettle = 3\n", ":3: ingest: unknown key"),
+        ("# comment\nstat_dir = \"/x\"\n", ":2: stat_dir: unknown key"),
+        ("state_dir = 5\n", ":1: state_dir: must be a string"),
+        ("drop_dir = \"\"\n", ":1: drop_dir: must be a non-empty path"),
+        ("socket = \"/\(String(repeating: "s", count: 120))\"\n", ":1: socket: the socket path is longer than the 107 bytes"),
+        ("state_dir = \"/x\n", ":1: not valid TOML"),
+        ("state_dir = \"/x\"\nstate_dir = \"/y\"\n", ":2: not valid TOML"),
+    ])
+    func brokenConfiguration(text: String, expected: String) throws {
+        let directory = try MarcCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.write(text, in: directory)
+        let result = try Self.run("check-config", "--config", path)
+        #expect(result.status == 78)
+        #expect(result.stderrText.contains("\(path)\(expected)"), "\(result.stderrText)")
+        // migrate refuses the same file the same way, and touches nothing.
+        let migrate = try Self.run("migrate", "--config", path)
+        #expect(migrate.status == 78)
+    }
+
+    @Test("a missing configuration file is a clear error")
+    func missingFile() throws {
+        let result = try Self.run("check-config", "--config", "/nonexistent/calisd.toml")
+        #expect(result.status == 78)
+        #expect(result.stderrText.contains("/nonexistent/calisd.toml: cannot read the file"))
+    }
+
+    @Test("migrate creates the state folder and the catalogue, applies the schema once, and again applies nothing")
+    func migrate() throws {
+        let directory = try MarcCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.write("state_dir = \"state\"\n", in: directory)
+        let first = try Self.run("migrate", "--config", path)
+        #expect(first.status == 0, "\(first.stderrText)")
+        let database = directory.appendingPathComponent("state/catalogue.sqlite").path
+        #expect(first.stdoutText == "\(database): 1 migration(s) applied: 0001_catalogue\n")
+        #expect(FileManager.default.fileExists(atPath: database))
+        let second = try Self.run("migrate", "--config", path)
+        #expect(second.stdoutText == first.stdoutText)
+        // The schema really is there, seen by an independent client.
+        if ProcessRunner.find("sqlite3") != nil {
+            let tables = try ProcessRunner.run("sqlite3", [database, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('members', 'files', 'source_records', 'union_records', 'changes')"])
+            #expect(tables.stdoutText == "5\n")
+        }
+    }
+
+    @Test("migrate on a file that is not a catalogue, or a state folder it cannot create, exits 74")
+    func migrateFailures() throws {
+        let directory = try MarcCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("state"), withIntermediateDirectories: true)
+        try Data("not sqlite at all, not even close".utf8).write(to: directory.appendingPathComponent("state/catalogue.sqlite"))
+        let corrupt = try Self.run("migrate", "--config", try Self.write("state_dir = \"state\"\n", in: directory))
+        #expect(corrupt.status == 74)
+        #expect(corrupt.stderrText.contains("cannot migrate"))
+        // A state folder under a regular file cannot be created.
+        let blocked = try Self.run("migrate", "--config", try Self.write("state_dir = \"state/catalogue.sqlite/inner\"\n", in: directory, name: "b.toml"))
+        #expect(blocked.status == 74)
+    }
+}
