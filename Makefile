@@ -13,8 +13,11 @@ build:
 release:
 	$(SWIFT) build -c release --product calisd
 
-# Command 1: build calisd and run it on shipped samples of real records.
+# Command 1: build calisd, create the development catalogue under var/, and run the MARC tools on shipped
+# samples of real records.
 run: release
+	.build/release/calisd check-config --config etc/calisd.dev.toml
+	.build/release/calisd migrate --config etc/calisd.dev.toml
 	.build/release/calisd marc stats $(SAMPLES)
 	.build/release/calisd marc validate --quiet $(SAMPLES) || true
 	.build/release/calisd marc dump Tests/MARCTests/Fixtures/marc-charset-cjk1.marc
