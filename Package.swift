@@ -35,6 +35,8 @@ let package = Package(
             dependencies: ["MARC", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        // Taking files from the members' drop folders (SPEC §4).
+        .target(name: "Ingest", dependencies: ["MARC", "Store"], swiftSettings: strictSettings),
         // calisd.toml: defaults, relative paths, errors that name the key, the file and the line.
         .target(
             name: "Config",
@@ -58,6 +60,11 @@ let package = Package(
             name: "MARCTests",
             dependencies: ["MARC", "CMARCTables", "CalisdTesting"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest"],
             swiftSettings: strictSettings
         ),
         .testTarget(
