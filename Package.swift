@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries the codec reads through: libxml2 for MARCXML, zlib for gzip.
@@ -32,7 +33,9 @@ let package = Package(
         // The union catalogue in SQLite (system libsqlite3 through GRDB); its schema lives in migrations/.
         .target(
             name: "Store",
-            dependencies: ["MARC", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "MARC", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // Taking files from the members' drop folders (SPEC §4).

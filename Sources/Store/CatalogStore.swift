@@ -60,6 +60,8 @@ public struct StoreError: Error, CustomStringConvertible {
         public init(rawValue: String) { self.rawValue = rawValue }
         public static let open = Code(rawValue: "open")
         public static let migration = Code(rawValue: "migration")
+        public static let conflict = Code(rawValue: "conflict")
+        public static let invalid = Code(rawValue: "invalid")
     }
 
     public var code: Code

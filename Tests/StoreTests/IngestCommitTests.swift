@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+@Suite("Catalogue store: members and batch commits")
+struct IngestCommitTests {
+    static func record(_ id: String, _ text: String, deleted: Bool = false) -> IncomingRecord {
+        IncomingRecord(localID: id, flavour: "marc21", originalEncoding: "utf-8", record: Array("\(id) \(text)".utf8), deleted: deleted)
+    }
+
+    @Test("members: added once, listed, a bad or repeated code refused with a clear error")
+    func members() throws {
+        for (_, store, directory) in try StoreTests.stores() {
+            defer { directory.map { try? FileManager.default.removeItem(at: $0) } }
+            _ = try store.addMember(code: "M002", name: "Second")
+            _ = try store.addMember(code: "M001", name: "First")
+            #expect(try store.members().map(\.code) == ["M001", "M002"])
+            #expect(try store.member(code: "M001")?.name == "First")
+            #expect(try store.member(code: "NOPE") == nil)
+            #expect { try store.addMember(code: "M001", name: "Again") } throws: { ($0 as? StoreError)?.code == .conflict }
+            #expect { try store.addMember(code: "no spaces", name: "x") } throws: { ($0 as? StoreError)?.code == .invalid }
+        }
+    }
+
+    @Test("a batch adds, an identical re-submission changes nothing, changes and deletions are counted, progress moves with it")
+    func batches() throws {
+        for (kind, store, directory) in try StoreTests.stores() {
+            defer { directory.map { try? FileManager.default.removeItem(at: $0) } }
+            _ = try store.addMember(code: "M001", name: "First")
+            let file = try store.beginFile(member: "M001", name: "a.mrc", sha256: "00", size: 3, mode: "incremental")
+            #expect(try store.progress(ofFile: file) == 0)
+            let first = try store.commitBatch(
+                fileID: file, member: "M001", records: [Self.record("1", "a"), Self.record("2", "b"), Self.record("3", "c")], progress: 3)
+            #expect(first.added == 3, "\(kind)")
+            #expect(try store.progress(ofFile: file) == 3)
+            let again = try store.commitBatch(
+                fileID: file, member: "M001", records: [Self.record("1", "a"), Self.record("2", "B"), Self.record("3", "", deleted: true)],
+                progress: 6)
+            #expect(again == { var c = BatchCounts(); c.unchanged = 1; c.changed = 1; c.deleted = 1; return c }(), "\(kind)")
+            #expect(try store.activeRecordCount(member: "M001") == 2)
+            let totals = try store.writer.read { db in
+                try Row.fetchOne(db, sql: "SELECT read, added, changed, unchanged, deleted, progress FROM files WHERE id = ?", arguments: [file])!
+            }
+            #expect(totals["read"] as Int == 6 && totals["added"] as Int == 3 && totals["changed"] as Int == 1)
+            #expect(totals["unchanged"] as Int == 1 && totals["deleted"] as Int == 1 && totals["progress"] as Int == 6)
+            // The change log has one entry per change, in increasing sequence.
+            let kinds = try store.writer.read { db in try String.fetchAll(db, sql: "SELECT kind FROM changes ORDER BY seq") }
+            #expect(kinds == ["record-added", "record-added", "record-added", "record-changed", "record-deleted"])
+        }
+    }
+
+    @Test("a batch that fails part-way leaves neither records nor progress: a restart resumes where the last commit ended")
+    func failedBatchIsAtomic() throws {
+        let store = try StoreTests.stores()[1]
+        defer { store.2.map { try? FileManager.default.removeItem(at: $0) } }
+        _ = try store.1.addMember(code: "M001", name: "First")
+        let file = try store.1.beginFile(member: "M001", name: "a.mrc", sha256: "00", size: 3, mode: "incremental")
+        _ = try store.1.commitBatch(fileID: file, member: "M001", records: [Self.record("1", "a")], progress: 1)
+        var broken = Self.record("3", "c")
+        broken.flavour = "marc22"  // the schema refuses it, after record 2 was written in the same transaction
+        #expect(throws: (any Error).self) {
+            try store.1.commitBatch(fileID: file, member: "M001", records: [Self.record("2", "b"), broken], progress: 3)
+        }
+        #expect(try store.1.progress(ofFile: file) == 1)
+        #expect(try store.1.activeRecordCount(member: "M001") == 1)
+    }
+
+    @Test("a locked record keeps the central correction when its member sends it again")
+    func lockedRecordIsKept() throws {
+        let store = try CatalogStore.inMemory()
+        _ = try store.addMember(code: "M001", name: "First")
+        let file = try store.beginFile(member: "M001", name: "a.mrc", sha256: "00", size: 1, mode: "incremental")
+        _ = try store.commitBatch(fileID: file, member: "M001", records: [Self.record("1", "original")], progress: 1)
+        try store.writer.write { db in try db.execute(sql: "UPDATE source_records SET locked = 1") }
+        let counts = try store.commitBatch(fileID: file, member: "M001", records: [Self.record("1", "overwrite")], progress: 2)
+        #expect(counts.unchanged == 1 && counts.changed == 0)
+        let bytes = try store.writer.read { db in try Data.fetchOne(db, sql: "SELECT record FROM source_records")! }
+        #expect(String(decoding: bytes, as: UTF8.self) == "1 original")
+    }
+}
