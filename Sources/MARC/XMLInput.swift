@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLibXML2
+
+/// Feeds libxml2 from a ``ByteSource`` and keeps the first error it reports.
+///
+/// A file whose root is a `<record>` may hold several of them back to back, which XML forbids but exporters
+/// write; such input is read inside an added wrapper element so every record is seen.
+final class XMLInput {
+    static let wrapperOpen = Array("<calisd-records>".utf8)
+    static let wrapperClose = Array("</calisd-records>".utf8)
+
+    private let source: any ByteSource
+    private var head: [UInt8] = []
+    private var tail: [UInt8] = []
+    private(set) var sourceEnded = false
+    var sourceError: MARCError?
+    var firstError: String?
+    var firstErrorLine: Int?
+
+    init(source: any ByteSource) {
+        self.source = source
+        var prefix = [UInt8](repeating: 0, count: 4096)
+        var filled = 0
+        do {
+            while filled < prefix.count {
+                let count = try prefix.withUnsafeMutableBytes {
+                    try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]))
+                }
+                if count == 0 { break }
+                filled += count
+            }
+        } catch let error as MARCError {
+            sourceError = error
+        } catch {
+            sourceError = MARCError(.io, "\(error)")
+        }
+        prefix.removeSubrange(filled...)
+        if let rootAt = Self.recordRootOffset(prefix) {
+            head = Array(prefix[..<rootAt]) + Self.wrapperOpen + Array(prefix[rootAt...])
+            tail = Self.wrapperClose
+        } else {
+            head = prefix
+        }
+    }
+
+    /// Where the root element starts, when that root is a `record` (with or without a prefix).
+    static func recordRootOffset(_ bytes: [UInt8]) -> Int? {
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        func starts(_ text: String) -> Bool { bytes[index...].starts(with: text.utf8) }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D:
+                index += 1
+            case UInt8(ascii: "<"):
+                if starts("<?") || starts("<!--") {
+                    let close = starts("<?") ? Array("?>".utf8) : Array("-->".utf8)
+                    guard let end = bytes[index...].firstRange(of: close) else { return nil }
+                    index = end.upperBound
+                    continue
+                }
+                if starts("<!") { return nil }
+                var nameEnd = index + 1
+                while nameEnd < bytes.count, ![0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(bytes[nameEnd]) {
+                    nameEnd += 1
+                }
+                let name = bytes[(index + 1)..<nameEnd]
+                let local = name.lastIndex(of: UInt8(ascii: ":")).map { name[($0 + 1)...] } ?? name
+                return local.elementsEqual("record".utf8) ? index : nil
+            default:
+                return nil
+            }
+        }
+        return nil
+    }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, length: Int32) -> Int32 {
+        if sourceError != nil { return -1 }
+        if !head.isEmpty {
+            let count = min(Int(length), head.count)
+            head.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: count) }
+            head.removeFirst(count)
+            return Int32(count)
+        }
+        if sourceEnded {
+            let count = min(Int(length), tail.count)
+            if count > 0 {
+                tail.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: count) }
+                tail.removeFirst(count)
+            }
+            return Int32(count)
+        }
+        do {
+            let count = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(length)))
+            if count == 0 {
+                sourceEnded = true
+                return read(into: buffer, length: length)
+            }
+            return Int32(count)
+        } catch let error as MARCError {
+            sourceError = error
+            return -1
+        } catch {
+            sourceError = MARCError(.io, "\(error)")
+            return -1
+        }
+    }
+
+    func record(_ error: xmlError) {
+        guard error.level.rawValue >= XML_ERR_ERROR.rawValue, firstError == nil else { return }
+        var message = error.message.map { String(cString: $0) } ?? "XML error \(error.code)"
+        while message.last?.isWhitespace == true { message.removeLast() }
+        firstError = message
+        firstErrorLine = Int(error.line)
+    }
+}
