@@ -18,13 +18,19 @@ public struct IncomingRecord: Sendable {
     public var record: [UInt8]
     /// Leader/05 `d`: the member deletes this record.
     public var deleted: Bool
+    /// The normalised keys the union matcher works on.
+    public var keys: [MatchKey]
 
-    public init(localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false) {
+    public init(
+        localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false,
+        keys: [MatchKey] = []
+    ) {
         self.localID = localID
         self.flavour = flavour
         self.originalEncoding = originalEncoding
         self.record = record
         self.deleted = deleted
+        self.keys = keys
     }
 }
 
@@ -34,7 +40,27 @@ public struct BatchCounts: Sendable, Equatable {
     public var changed = 0
     public var unchanged = 0
     public var deleted = 0
+    public var rejected = 0
     public init() {}
+}
+
+/// A problem found in one record of a file: a rejection (the record is not stored; its bytes go back to the
+/// member) or a warning on a stored record.
+public struct FileProblem: Sendable, Equatable, Codable {
+    public enum Severity: String, Sendable, Codable { case warning, error }
+    public var recordNumber: Int
+    public var localID: String?
+    public var severity: Severity
+    public var reason: String
+    public var rejected: [UInt8]?
+
+    public init(recordNumber: Int, localID: String?, severity: Severity, reason: String, rejected: [UInt8]? = nil) {
+        self.recordNumber = recordNumber
+        self.localID = localID
+        self.severity = severity
+        self.reason = reason
+        self.rejected = rejected
+    }
 }
 
 extension CatalogStore {
@@ -68,47 +94,31 @@ extension CatalogStore {
         }
     }
 
-    /// Records a claimed file and returns its id.
-    public func beginFile(member: String, name: String, sha256: String, size: Int64, mode: String, now: Int64 = Self.now())
-        throws -> Int64
-    {
-        try writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO files (member, name, sha256, size, mode, state, received_at)
-                    VALUES (?, ?, ?, ?, ?, 'active', ?)
-                    """, arguments: [member, name, sha256, size, mode, now])
-            return db.lastInsertedRowID
-        }
-    }
-
-    /// How many records of a file are committed: where a restart resumes.
-    public func progress(ofFile id: Int64) throws -> Int {
-        try writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT progress FROM files WHERE id = ?", arguments: [id]) ?? 0
-        }
-    }
-
     /// Stores a batch of a member's records and moves the file's progress to `progress`, in one transaction:
-    /// after a crash the catalogue and the progress agree, so resuming neither loses nor counts twice.
-    /// A record whose bytes are unchanged changes nothing; a locked record is kept as it is.
+    /// after a crash the catalogue, the file's counts, its problems and its progress agree, so resuming neither
+    /// loses nor counts twice. A record whose bytes are unchanged changes nothing; a locked record is kept as it
+    /// is. Every record the file carried, changed or not, is marked as confirmed by it (full snapshots).
     public func commitBatch(
-        fileID: Int64, member: String, records: [IncomingRecord], progress: Int, now: Int64 = Self.now()
+        fileID: Int64, member: String, records: [IncomingRecord], problems: [FileProblem] = [], progress: Int,
+        matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now()
     ) throws -> BatchCounts {
         try writer.write { db in
             var counts = BatchCounts()
+            let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
             let lookup = try db.cachedStatement(
                 sql: "SELECT id, content_hash, status, locked FROM source_records WHERE member = ? AND local_id = ?")
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash, file_id, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
+                        file_id, confirmed_file, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let update = try db.cachedStatement(
                 sql: """
                     UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
-                        status = 'active', file_id = ?, updated_at = ? WHERE id = ?
+                        status = 'active', file_id = ?, confirmed_file = ?, updated_at = ? WHERE id = ?
                     """)
+            let confirm = try db.cachedStatement(sql: "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
             let delete = try db.cachedStatement(
                 sql: "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
             let change = try db.cachedStatement(
@@ -117,19 +127,29 @@ extension CatalogStore {
                 let hash = Data(SHA256.hash(data: incoming.record))
                 let existing = try Row.fetchOne(lookup, arguments: [member, incoming.localID])
                 if incoming.deleted {
-                    guard let existing, existing["status"] as String == "active" else { continue }
+                    guard let existing, existing["status"] as String == "active" else {
+                        counts.unchanged += 1
+                        continue
+                    }
                     let id: Int64 = existing["id"]
+                    if existing["locked"] as Int64 == 1 {
+                        counts.unchanged += 1
+                        continue
+                    }
                     try delete.execute(arguments: [fileID, now, id])
                     try change.execute(arguments: [now, "record-deleted", id, member])
+                    try placement.remove(sourceID: id, member: member)
                     counts.deleted += 1
                     continue
                 }
                 guard let existing else {
                     try insert.execute(arguments: [
                         member, incoming.localID, incoming.flavour, incoming.originalEncoding, Data(incoming.record),
-                        hash, fileID, now,
+                        hash, fileID, fileID, now,
                     ])
-                    try change.execute(arguments: [now, "record-added", db.lastInsertedRowID, member])
+                    let id = db.lastInsertedRowID
+                    try change.execute(arguments: [now, "record-added", id, member])
+                    try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
                     counts.added += 1
                     continue
                 }
@@ -137,19 +157,37 @@ extension CatalogStore {
                 if existing["content_hash"] as Data == hash && existing["status"] as String == "active"
                     || existing["locked"] as Int64 == 1
                 {
+                    try confirm.execute(arguments: [fileID, id])
                     counts.unchanged += 1
                     continue
                 }
-                try update.execute(arguments: [incoming.flavour, incoming.originalEncoding, Data(incoming.record), hash, fileID, now, id])
+                try update.execute(arguments: [
+                    incoming.flavour, incoming.originalEncoding, Data(incoming.record), hash, fileID, fileID, now, id,
+                ])
                 try change.execute(arguments: [now, "record-changed", id, member])
+                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: false)
                 counts.changed += 1
             }
+            let problem = try db.cachedStatement(
+                sql: """
+                    INSERT INTO file_problems (file_id, record_number, local_id, severity, reason, rejected)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+            for item in problems {
+                try problem.execute(arguments: [
+                    fileID, item.recordNumber, item.localID, item.severity.rawValue, item.reason, item.rejected.map { Data($0) },
+                ])
+            }
+            counts.rejected = problems.filter { $0.severity == .error }.count
             try db.execute(
                 sql: """
                     UPDATE files SET progress = ?, read = read + ?, added = added + ?, changed = changed + ?,
-                        unchanged = unchanged + ?, deleted = deleted + ? WHERE id = ?
+                        unchanged = unchanged + ?, deleted = deleted + ?, rejected = rejected + ? WHERE id = ?
                     """,
-                arguments: [progress, records.count, counts.added, counts.changed, counts.unchanged, counts.deleted, fileID])
+                arguments: [
+                    progress, records.count + counts.rejected, counts.added, counts.changed, counts.unchanged,
+                    counts.deleted, counts.rejected, fileID,
+                ])
             return counts
         }
     }

@@ -62,6 +62,7 @@ public struct StoreError: Error, CustomStringConvertible {
         public static let migration = Code(rawValue: "migration")
         public static let conflict = Code(rawValue: "conflict")
         public static let invalid = Code(rawValue: "invalid")
+        public static let notFound = Code(rawValue: "not-found")
     }
 
     public var code: Code

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+
+/// The catalogue's size, for `/v1/status`.
+public struct CatalogCounts: Sendable, Equatable {
+    public var sourceRecords: Int
+    public var unionRecords: Int
+    public var members: Int
+    public var heldFiles: Int
+    public var failedFiles: Int
+}
+
+/// A member's record as stored, and the union record it is in.
+public struct SourceRecordView: Sendable {
+    public var id: Int64
+    public var member: String
+    public var localID: String
+    public var flavour: String
+    public var originalEncoding: String
+    public var status: String
+    public var locked: Bool
+    public var unionID: Int64?
+    public var fileID: Int64?
+    public var updatedAt: Int64
+    public var record: [UInt8]
+}
+
+/// A union record: its state, master, where a merged-away id now points, and its source records.
+public struct UnionRecordView: Sendable {
+    public var id: Int64
+    public var status: String
+    public var masterID: Int64?
+    public var redirectTo: Int64?
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    public var sources: [SourceRecordView]
+}
+
+extension CatalogStore {
+    public func counts() throws -> CatalogCounts {
+        try writer.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT count(*) FROM source_records WHERE status = 'active') AS sources,
+                           (SELECT count(*) FROM union_records WHERE status = 'active') AS unions,
+                           (SELECT count(*) FROM members) AS members,
+                           (SELECT count(*) FROM files WHERE state = 'held') AS held,
+                           (SELECT count(*) FROM files WHERE state = 'failed') AS failed
+                    """)!
+            return CatalogCounts(
+                sourceRecords: row["sources"], unionRecords: row["unions"], members: row["members"], heldFiles: row["held"],
+                failedFiles: row["failed"])
+        }
+    }
+
+    /// A member's record by local id (already trimmed), whatever its status.
+    public func sourceRecord(member: String, localID: String) throws -> SourceRecordView? {
+        try writer.read { db in
+            try Row.fetchOne(
+                db, sql: Self.sourceSelect + " WHERE s.member = ? AND s.local_id = ?", arguments: [member, localID]
+            ).map(Self.sourceView)
+        }
+    }
+
+    public func unionRecord(id: Int64) throws -> UnionRecordView? {
+        try writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE id = ?",
+                    arguments: [id])
+            else { return nil }
+            let sources = try Row.fetchAll(
+                db, sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id", arguments: [id]
+            ).map(Self.sourceView)
+            return UnionRecordView(
+                id: row["id"], status: row["status"], masterID: row["master_id"], redirectTo: row["redirect_to"],
+                createdAt: row["created_at"], updatedAt: row["updated_at"], sources: sources)
+        }
+    }
+
+    private static let sourceSelect = """
+        SELECT s.id, s.member, s.local_id, s.flavour, s.original_encoding, s.status, s.locked, s.file_id, s.updated_at,
+               s.record, c.union_id
+        FROM source_records s LEFT JOIN cluster_members c ON c.source_id = s.id
+        """
+
+    private static func sourceView(_ row: Row) -> SourceRecordView {
+        SourceRecordView(
+            id: row["id"], member: row["member"], localID: row["local_id"], flavour: row["flavour"],
+            originalEncoding: row["original_encoding"], status: row["status"], locked: row["locked"] as Int64 == 1,
+            unionID: row["union_id"], fileID: row["file_id"], updatedAt: row["updated_at"],
+            record: [UInt8](row["record"] as Data))
+    }
+}
