@@ -1,0 +1,58 @@
+import Foundation
+
+/// The normal form titles are compared in: compatibility composition (full-width to half-width), case and
+/// diacritics folded, punctuation and symbols of every script removed, spaces collapsed.
+public enum TitleKey {
+    /// Longer titles are compared on their first 200 characters: enough to tell titles apart, bounded in size.
+    static let maximumLength = 200
+
+    public static func normalise(_ title: String) -> String? {
+        let folded = title.precomposedStringWithCompatibilityMapping
+            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        var key = ""
+        var pendingSpace = false
+        for scalar in folded.unicodeScalars {
+            let properties = scalar.properties
+            if properties.isAlphabetic || properties.numericType != nil {
+                if pendingSpace && !key.isEmpty { key.append(" ") }
+                pendingSpace = false
+                key.unicodeScalars.append(scalar)
+                if key.count >= maximumLength { break }
+            } else if properties.isWhitespace || scalar.properties.generalCategory.isPunctuationOrSymbol {
+                pendingSpace = true
+            }
+            // Marks left after folding (combining characters outside Latin) are dropped with the rest.
+        }
+        return key.isEmpty ? nil : key
+    }
+
+    /// Drops a leading article the record says to skip (MARC21 245 second indicator) and text between the
+    /// UNIMARC non-sorting marks NSB (U+0088/U+0098) and NSE (U+0089/U+009C).
+    static func filingForm(_ title: String, nonFiling: Int) -> String {
+        var text = title
+        if nonFiling > 0, nonFiling < text.count { text = String(text.dropFirst(nonFiling)) }
+        guard text.unicodeScalars.contains(where: { (0x88...0x9C).contains($0.value) }) else { return text }
+        var result = String.UnicodeScalarView()
+        var skipping = false
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x88, 0x98: skipping = true
+            case 0x89, 0x9C: skipping = false
+            default: if !skipping { result.append(scalar) }
+            }
+        }
+        return String(result)
+    }
+}
+
+extension Unicode.GeneralCategory {
+    var isPunctuationOrSymbol: Bool {
+        switch self {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+            .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol,
+            .control, .format:
+            true
+        default: false
+        }
+    }
+}
