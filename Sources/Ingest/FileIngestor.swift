@@ -1,0 +1,295 @@
+import Crypto
+import Foundation
+import Logging
+import MARC
+import Store
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One submitted file's way through the pipeline: claimed into the spool, registered, read in a streaming way,
+/// committed in batches with its progress, reported to the member, archived. Drop folder, upload and
+/// `calisd ctl ingest` all come here.
+public final class FileIngestor: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case finished(SubmittedFile.State)
+        /// Stopped between batches (shutdown): the file stays active and resumes at the next start.
+        case interrupted
+    }
+
+    let store: CatalogStore
+    let settings: IngestSettings
+    let folders: StateFolders
+    let matcher: any UnionMatcher
+    let keys: @Sendable (MARCRecord) -> [MatchKey]
+    let status: IngestStatus
+    let live: LiveSettings
+    let logger: Logger
+
+    public init(
+        store: CatalogStore, settings: IngestSettings, matcher: any UnionMatcher,
+        keys: @escaping @Sendable (MARCRecord) -> [MatchKey], status: IngestStatus, live: LiveSettings, logger: Logger
+    ) {
+        self.store = store
+        self.settings = settings
+        self.folders = StateFolders(root: settings.stateDirectory)
+        self.matcher = matcher
+        self.keys = keys
+        self.status = status
+        self.live = live
+        self.logger = logger
+    }
+
+    /// The mode a file's name asks for (SPEC §4).
+    public static func mode(ofName name: String) -> SubmittedFile.Mode {
+        if name.hasSuffix(".delete.txt") { return .deleteList }
+        return name.contains(".full.") ? .full : .incremental
+    }
+
+    /// Takes a settled file out of a member's folder into the spool and registers it.
+    /// - Returns: the file's id.
+    public func claim(_ entry: DropEntry) throws -> Int64 {
+        let spool = folders.spool(entry.member)
+        try StateFolders.ensure(spool)
+        let target = spool + "/" + StateFolders.uniqueName(for: entry.name)
+        try Claim.move(entry.path, to: target)
+        return try register(spooled: target, member: entry.member, name: entry.name)
+    }
+
+    /// Registers a file already in the spool (claimed, uploaded, or found there after a crash).
+    public func register(spooled path: String, member: String, name: String) throws -> Int64 {
+        let (digest, size) = try Self.sha256(path)
+        let mode = Self.mode(ofName: name)
+        let id = try store.beginFile(
+            member: member, name: name, sha256: digest, size: size, mode: mode.rawValue, spoolPath: path, state: .queued)
+        logger.info("file taken", metadata: ["calisd.file": "\(id)", "calisd.member": "\(member)", "calisd.name": "\(name)", "calisd.mode": "\(mode.rawValue)"])
+        return id
+    }
+
+    /// Moves a refused entry (a link, a folder, a device, a bad name) out of the member's folder without
+    /// following it, records it and reports why.
+    public func refuse(_ entry: DropEntry, reason: String) throws {
+        let refused = folders.refused(entry.member)
+        try StateFolders.ensure(refused)
+        let target = refused + "/" + StateFolders.uniqueName(for: entry.name)
+        // rename(2) moves the link or folder itself; nothing is followed or read.
+        guard rename(entry.path, target) == 0 else {
+            throw IngestError("cannot move refused \(entry.path) aside: \(String(cString: strerror(errno)))")
+        }
+        let id = try store.beginFile(
+            member: entry.member, name: entry.name, sha256: "", size: 0, mode: SubmittedFile.Mode.incremental.rawValue,
+            spoolPath: target, state: .rejected)
+        try store.updateFile(id: id, state: .rejected, reason: reason, finished: true)
+        logger.warning("file refused", metadata: ["calisd.file": "\(id)", "calisd.member": "\(entry.member)", "calisd.name": "\(StateFolders.safeName(entry.name))", "calisd.reason": "\(reason)"])
+        try writeReport(fileID: id)
+    }
+
+    /// Ingests a registered file from where its progress says, until it ends or `shouldStop` says to stop
+    /// between batches.
+    public func process(fileID: Int64, shouldStop: @Sendable () -> Bool = { false }) throws -> Outcome {
+        guard var file = try store.file(id: fileID), let path = file.spoolPath else {
+            throw IngestError("file \(fileID) is not in the spool")
+        }
+        status.start(.init(fileID: fileID, member: file.member, name: file.name, done: file.progress, total: file.total))
+        defer { status.finish() }
+        if file.state == .queued {
+            try store.updateFile(id: fileID, state: .active)
+            file.state = .active
+        }
+        if file.progress == 0, let earlier = try store.identicalFile(member: file.member, sha256: file.sha256, excluding: fileID) {
+            try store.updateFile(id: fileID, state: .active, reason: "identical to file \(earlier), ingested already: nothing changed")
+            return .finished(try finish(file, path: path))
+        }
+        do {
+            switch file.mode {
+            case .deleteList:
+                if try !processDeleteList(file, path: path, shouldStop: shouldStop) { return .interrupted }
+            case .incremental, .full:
+                if file.total == nil || (file.mode == .full && file.progress == 0 && !file.approved) {
+                    let survey = try survey(path, member: file.member)
+                    try store.updateFile(id: fileID, state: .active, total: survey.total)
+                    status.advance(done: file.progress, total: survey.total)
+                    if file.mode == .full && !file.approved, let reason = guardReason(survey, member: file.member) {
+                        return .finished(try hold(file, path: path, reason: reason))
+                    }
+                }
+                if try !processRecords(file, path: path, shouldStop: shouldStop) { return .interrupted }
+                if file.mode == .full {
+                    let withdrawn = try store.withdrawAbsent(fileID: fileID, member: file.member, matcher: matcher)
+                    if withdrawn > 0 {
+                        logger.info("records withdrawn", metadata: ["calisd.file": "\(fileID)", "calisd.count": "\(withdrawn)"])
+                    }
+                }
+            }
+        } catch let error as MARCError {
+            try store.updateFile(id: fileID, state: .failed, reason: "cannot read the file: \(error.message)", finished: true)
+            logger.error("file failed", metadata: ["calisd.file": "\(fileID)", "calisd.reason": "\(error.message)"])
+            return .finished(try finish(file, path: path, state: .failed))
+        }
+        return .finished(try finish(file, path: path))
+    }
+
+    /// Streams the records after the file's progress, committing a batch at a time.
+    /// - Returns: false when stopped before the end.
+    private func processRecords(_ file: SubmittedFile, path: String, shouldStop: () -> Bool) throws -> Bool {
+        let reader = try MARCReaders.open(path: path).reader
+        var index = 0
+        var records: [IncomingRecord] = []
+        var problems: [FileProblem] = []
+        let resumeAt = try store.progress(ofFile: file.id)
+        while let item = try reader.next() {
+            index += 1
+            if index <= resumeAt { continue }
+            // The padding after the last record is not a record.
+            if item.record == nil && !item.hasErrors { continue }
+            switch RecordTriage.triage(item, keys: keys) {
+            case .store(let record, let warnings):
+                records.append(record)
+                problems += warnings
+            case .reject(let problem):
+                problems.append(problem)
+            }
+            if records.count + problems.count >= settings.batchSize {
+                _ = try commit(file, records: &records, problems: &problems, progress: index)
+                if shouldStop() { return false }
+            }
+        }
+        _ = try commit(file, records: &records, problems: &problems, progress: index)
+        return true
+    }
+
+    private func commit(
+        _ file: SubmittedFile, records: inout [IncomingRecord], problems: inout [FileProblem], progress: Int
+    ) throws -> BatchCounts {
+        let counts = try store.commitBatch(
+            fileID: file.id, member: file.member, records: records, problems: problems, progress: progress, matcher: matcher)
+        records.removeAll(keepingCapacity: true)
+        problems.removeAll(keepingCapacity: true)
+        status.advance(done: progress, total: nil)
+        return counts
+    }
+
+    /// A `*.delete.txt`: one local id per line; blank lines and `#` comments skipped.
+    private func processDeleteList(_ file: SubmittedFile, path: String, shouldStop: () -> Bool) throws -> Bool {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw IngestError("cannot read \(path)")
+        }
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let total = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
+        try store.updateFile(id: file.id, state: .active, total: total)
+        var records: [IncomingRecord] = []
+        var problems: [FileProblem] = []
+        let resumeAt = try store.progress(ofFile: file.id)
+        for (offset, line) in lines.prefix(total).enumerated() where offset >= resumeAt {
+            guard let text = String(validating: line.filter { $0 != UInt8(ascii: "\r") }, as: UTF8.self) else {
+                problems.append(FileProblem(recordNumber: offset + 1, localID: nil, severity: .error, reason: "the line is not UTF-8"))
+                continue
+            }
+            let localID = String(text.trimmingSpaces)
+            if !localID.isEmpty && !localID.hasPrefix("#") {
+                records.append(IncomingRecord(localID: localID, flavour: "unknown", originalEncoding: "utf-8", record: [], deleted: true))
+            }
+            if records.count + problems.count >= settings.batchSize {
+                _ = try commit(file, records: &records, problems: &problems, progress: offset + 1)
+                if shouldStop() { return false }
+            }
+        }
+        _ = try commit(file, records: &records, problems: &problems, progress: total)
+        return true
+    }
+
+    struct Survey {
+        var total: Int
+        var localIDs: Set<String>
+    }
+
+    /// One pass before the work: the number of records (progress shows "done of total"), and for a full snapshot
+    /// the local ids it carries, which the withdrawal guard needs before anything changes.
+    private func survey(_ path: String, member: String) throws -> Survey {
+        let reader = try MARCReaders.open(path: path).reader
+        var survey = Survey(total: 0, localIDs: [])
+        while let item = try reader.next() {
+            survey.total += 1
+            if let record = item.record, record.leader.recordStatus != UInt8(ascii: "d"), let id = record.controlNumber {
+                survey.localIDs.insert(String(id.trimmingSpaces))
+            }
+        }
+        return survey
+    }
+
+    /// Why a full snapshot must wait for an admin, or nil when its withdrawals are within the guard.
+    private func guardReason(_ survey: Survey, member: String) -> String? {
+        guard let active = try? store.activeLocalIDs(member: member), !active.isEmpty else { return nil }
+        let absent = active.subtracting(survey.localIDs).count
+        let share = Double(absent) / Double(active.count)
+        let limit = live.current.withdrawalGuard
+        guard share > limit else { return nil }
+        return String(
+            format: "a full snapshot that would withdraw %d of the member's %d records (%.1f %%), above the withdrawal guard of %.1f %%: held for an admin (calisd ctl files approve|reject)",
+            absent, active.count, share * 100, limit * 100)
+    }
+
+    private func hold(_ file: SubmittedFile, path: String, reason: String) throws -> SubmittedFile.State {
+        let held = folders.held(file.member)
+        try StateFolders.ensure(held)
+        let target = held + "/" + (path as NSString).lastPathComponent
+        try Claim.move(path, to: target)
+        try store.updateFile(id: file.id, state: .held, reason: reason, spoolPath: target, heldPath: target)
+        logger.warning("file held", metadata: ["calisd.file": "\(file.id)", "calisd.member": "\(file.member)", "calisd.reason": "\(reason)"])
+        try writeReport(fileID: file.id)
+        return .held
+    }
+
+    /// Archives the file, marks it finished and writes its report.
+    private func finish(_ file: SubmittedFile, path: String, state: SubmittedFile.State = .done) throws -> SubmittedFile.State {
+        let archive = folders.archive(file.member)
+        try StateFolders.ensure(archive)
+        let target = archive + "/" + (path as NSString).lastPathComponent
+        try Claim.move(path, to: target)
+        try store.updateFile(id: file.id, state: state, spoolPath: target, archivePath: target, finished: true)
+        try writeReport(fileID: file.id)
+        if let finished = try store.file(id: file.id) {
+            logger.info(
+                "file finished",
+                metadata: [
+                    "calisd.file": "\(file.id)", "calisd.member": "\(file.member)", "calisd.state": "\(state.rawValue)",
+                    "calisd.read": "\(finished.read)", "calisd.added": "\(finished.added)", "calisd.changed": "\(finished.changed)",
+                    "calisd.unchanged": "\(finished.unchanged)", "calisd.deleted": "\(finished.deleted)",
+                    "calisd.rejected": "\(finished.rejected)", "calisd.withdrawn": "\(finished.withdrawn)",
+                ])
+        }
+        return state
+    }
+
+    /// A held file an admin approved or rejected.
+    public func rejectHeld(fileID: Int64) throws {
+        guard let file = try store.file(id: fileID), let path = file.spoolPath else { return }
+        let archive = folders.archive(file.member)
+        try StateFolders.ensure(archive)
+        let target = archive + "/" + (path as NSString).lastPathComponent
+        if FileManager.default.fileExists(atPath: path) { try Claim.move(path, to: target) }
+        try store.updateFile(id: fileID, state: .rejected, spoolPath: target, archivePath: target, finished: true)
+        try writeReport(fileID: fileID)
+    }
+
+    static func sha256(_ path: String) throws -> (String, Int64) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { throw IngestError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var size: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IngestError("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            hasher.update(data: buffer[..<count])
+            size += Int64(count)
+        }
+        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// The ingest side of the daemon: watches the drop folders, applies the settle rule, claims and refuses
+/// entries, and feeds one worker that ingests files one at a time (the catalogue has one writer).
+public final class IngestService: Service, Sendable {
+    enum Job: Sendable {
+        case register(path: String, member: String, name: String)
+        case process(Int64)
+        case rejectHeld(Int64)
+    }
+
+    private struct WorkState {
+        var jobs: [Job] = []
+        var draining = false
+        var stopping = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    public let ingestor: FileIngestor
+    public let status: IngestStatus
+    private let settings: IngestSettings
+    private let logger: Logger
+    private let work = Mutex(WorkState())
+    private let worker = DispatchQueue(label: "calisd.ingest.worker")
+    /// How often an unchanged folder is scanned in full, as a backstop to inotify.
+    private let scanInterval: Duration
+
+    public init(ingestor: FileIngestor, scanInterval: Duration = .seconds(60)) {
+        self.ingestor = ingestor
+        self.status = ingestor.status
+        self.settings = ingestor.settings
+        self.logger = ingestor.logger
+        self.scanInterval = scanInterval
+    }
+
+    public func run() async throws {
+        try prepare()
+        let watcher = try DropWatcher(dropDirectory: settings.dropDirectory)
+        defer { watcher.stop() }
+        var scanner = DropScanner(settings: settings, store: ingestor.store, logger: logger)
+        // inotify's thread and the clock feed one stream, so one loop owns the settle rule.
+        let (events, input) = AsyncStream<DropWatcher.Event?>.makeStream(bufferingPolicy: .unbounded)
+        watcher.start { input.yield($0) }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(250))
+                    input.yield(nil)
+                }
+            }
+            try await loop(events, scanner: &scanner, watcher: watcher)
+            group.cancelAll()
+        }
+        await stopWorker()
+    }
+
+    private func loop(
+        _ events: AsyncStream<DropWatcher.Event?>, scanner: inout DropScanner, watcher: DropWatcher
+    ) async throws {
+        apply(scanner.scanAll(watcher: watcher))
+        status.scanned(overflow: false)
+        var lastScan = ContinuousClock.now
+        for await event in events.cancelOnGracefulShutdown() {
+            switch event {
+            case .overflow:
+                logger.warning("inotify queue overflowed: scanning every drop folder again")
+                apply(scanner.scanAll(watcher: watcher))
+                status.scanned(overflow: true)
+                lastScan = .now
+            case .folder(let name):
+                apply(scanner.scanMember(name, watcher: watcher))
+            case .entry(let member, let name, let renamed):
+                apply(scanner.observe(member: member, name: name, renamedIntoPlace: renamed))
+            case nil:
+                if ContinuousClock.now - lastScan >= scanInterval {
+                    apply(scanner.scanAll(watcher: watcher))
+                    status.scanned(overflow: false)
+                    lastScan = .now
+                } else {
+                    apply(scanner.recheckSettling())
+                }
+            }
+            status.setSettling(scanner.settlingCount)
+        }
+    }
+
+    /// Creates the state folders, says whether claims are atomic renames, and queues what a previous run left:
+    /// unfinished files first, then files in the spool that were claimed but never registered.
+    func prepare() throws {
+        for folder in ["spool", "archive", "held", "refused", "uploads"] {
+            try StateFolders.ensure(settings.stateDirectory + "/" + folder)
+        }
+        try StateFolders.ensure(settings.dropDirectory)
+        if !StateFolders.sameFilesystem(settings.dropDirectory, settings.stateDirectory + "/spool") {
+            logger.warning(
+                "the state folder is on another filesystem than the drop folder: files are claimed by a synced copy, not one atomic rename",
+                metadata: ["calisd.state_dir": "\(settings.stateDirectory)", "calisd.drop_dir": "\(settings.dropDirectory)"])
+        }
+        let unfinished = try ingestor.store.unfinishedFiles()
+        let known = Set(unfinished.compactMap(\.spoolPath))
+        for file in unfinished {
+            logger.info("resuming file", metadata: ["calisd.file": "\(file.id)", "calisd.progress": "\(file.progress)"])
+            enqueue(.process(file.id))
+        }
+        let spool = settings.stateDirectory + "/spool"
+        for member in (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? [] where DropFolder.isMemberCode(member) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + member)) ?? [] {
+                let path = spool + "/" + member + "/" + name
+                guard !known.contains(path), !name.hasSuffix(".claiming"), let dash = name.firstIndex(of: "-") else { continue }
+                logger.info("registering a claimed file found in the spool", metadata: ["calisd.path": "\(path)"])
+                enqueue(.register(path: path, member: member, name: String(name[name.index(after: dash)...])))
+            }
+        }
+    }
+
+    private func apply(_ actions: [DropScanner.Action]) {
+        for action in actions {
+            switch action {
+            case .claim(let entry):
+                do {
+                    let spool = ingestor.folders.spool(entry.member)
+                    try StateFolders.ensure(spool)
+                    let target = spool + "/" + StateFolders.uniqueName(for: entry.name)
+                    try Claim.move(entry.path, to: target)
+                    enqueue(.register(path: target, member: entry.member, name: entry.name))
+                } catch {
+                    logger.error("cannot claim a file", metadata: ["calisd.path": "\(entry.path)", "calisd.reason": "\(error)"])
+                }
+            case .refuse(let entry, let reason):
+                do {
+                    try ingestor.refuse(entry, reason: reason)
+                } catch {
+                    logger.error("cannot refuse an entry", metadata: ["calisd.path": "\(entry.path)", "calisd.reason": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// A file uploaded over the socket, complete in the uploads folder: claimed into the spool and registered
+    /// now (so the caller gets its id), then queued.
+    public func submit(uploaded path: String, member: String, name: String) throws -> Int64 {
+        let spool = ingestor.folders.spool(member)
+        try StateFolders.ensure(spool)
+        let target = spool + "/" + StateFolders.uniqueName(for: name)
+        try Claim.move(path, to: target)
+        let id = try ingestor.register(spooled: target, member: member, name: name)
+        enqueue(.process(id))
+        return id
+    }
+
+    /// An admin's decision on a held file.
+    public func decide(fileID: Int64, approve: Bool) throws -> SubmittedFile {
+        let file = try ingestor.store.decideHeld(id: fileID, approve: approve)
+        logger.notice(
+            approve ? "held file approved" : "held file rejected", metadata: ["calisd.file": "\(fileID)", "calisd.member": "\(file.member)"])
+        enqueue(approve ? .process(fileID) : .rejectHeld(fileID))
+        return file
+    }
+
+    func enqueue(_ job: Job) {
+        let start = work.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            state.jobs.append(job)
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        status.setClaimed(work.withLock { $0.jobs.count })
+        if start { worker.async { self.drain() } }
+    }
+
+    private func drain() {
+        while true {
+            let job = work.withLock { state -> Job? in
+                guard !state.stopping, !state.jobs.isEmpty else {
+                    state.draining = false
+                    return nil
+                }
+                return state.jobs.removeFirst()
+            }
+            guard let job else { break }
+            status.setClaimed(work.withLock { $0.jobs.count })
+            run(job)
+        }
+        let waiters = work.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let waiters = state.idleWaiters
+            state.idleWaiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func run(_ job: Job) {
+        do {
+            switch job {
+            case .register(let path, let member, let name):
+                let id = try ingestor.register(spooled: path, member: member, name: name)
+                run(.process(id))
+            case .process(let id):
+                let outcome = try ingestor.process(fileID: id) { self.isStopping }
+                if outcome == .interrupted {
+                    logger.notice("stopped between batches; the file resumes at the next start", metadata: ["calisd.file": "\(id)"])
+                }
+            case .rejectHeld(let id):
+                try ingestor.rejectHeld(fileID: id)
+            }
+        } catch {
+            logger.error("ingest failed", metadata: ["calisd.job": "\(job)", "calisd.reason": "\(error)"])
+            if case .process(let id) = job {
+                try? ingestor.store.updateFile(id: id, state: .failed, reason: "\(error)", finished: true)
+            }
+        }
+    }
+
+    private var isStopping: Bool { work.withLock { $0.stopping } }
+
+    /// Stops taking jobs, lets the current batch commit, and returns when the worker is idle.
+    func stopWorker() async {
+        await withCheckedContinuation { continuation in
+            let idle = work.withLock { state -> Bool in
+                state.stopping = true
+                if !state.draining { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+}

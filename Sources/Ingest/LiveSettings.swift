@@ -1,0 +1,25 @@
+import Synchronization
+
+/// The settings SIGHUP can change while the daemon runs; the rest (paths, the socket, batch size) need a
+/// restart.
+public final class LiveSettings: Sendable {
+    public struct Values: Sendable, Equatable {
+        public var withdrawalGuard: Double
+        public var adminGroup: String
+        public var maximumUploadBytes: Int64
+
+        public init(withdrawalGuard: Double, adminGroup: String, maximumUploadBytes: Int64) {
+            self.withdrawalGuard = withdrawalGuard
+            self.adminGroup = adminGroup
+            self.maximumUploadBytes = maximumUploadBytes
+        }
+    }
+
+    private let values: Mutex<Values>
+
+    public init(_ values: Values) { self.values = Mutex(values) }
+
+    public var current: Values { values.withLock { $0 } }
+
+    public func update(_ new: Values) { values.withLock { $0 = new } }
+}

@@ -1,0 +1,89 @@
+import MARC
+import Store
+
+/// Decides, for each item a reader yields, whether it is stored (with its warnings) or rejected (with why).
+enum RecordTriage {
+    enum Outcome {
+        case store(IncomingRecord, warnings: [FileProblem])
+        case reject(FileProblem)
+    }
+
+    static let bibliographicTypes = Set("abcdefgijklmoprt".utf8)
+
+    /// Authority, holdings, classification and community records (MARC21); authority records (UNIMARC).
+    static func nonBibliographicTypes(unimarc: Bool) -> Set<UInt8> {
+        unimarc ? Set("xyz".utf8) : Set("uvxyzwq".utf8)
+    }
+
+    static func triage(_ item: MARCReadItem, keys: (MARCRecord) -> [MatchKey]) -> Outcome {
+        let number = item.recordNumber
+        guard let record = item.record else {
+            return .reject(problem(number, nil, reasons(item, .error), item.rawBytes))
+        }
+        let localID = record.controlNumber.map { String($0.trimmingSpaces) }
+        if item.hasErrors {
+            return .reject(problem(number, localID, reasons(item, .error), item.rawBytes ?? (try? ISO2709Writer.data(record))))
+        }
+        let type = record.leader.typeOfRecord
+        let unimarc = record.flavour.isUNIMARCFamily
+        var typeWarning: FileProblem?
+        if nonBibliographicTypes(unimarc: unimarc).contains(type) {
+            let reason = nonBibliographicReason(type, unimarc: unimarc)
+            return .reject(problem(number, localID, reason, item.rawBytes ?? (try? ISO2709Writer.data(record))))
+        } else if !bibliographicTypes.contains(type) {
+            // Not a known type at all: nothing says it is not bibliographic, so it is kept, and the member told.
+            typeWarning = FileProblem(
+                recordNumber: number, localID: localID, severity: .warning,
+                reason: "leader/06 '\(Character(Unicode.Scalar(type)))' is not a type of record; stored as bibliographic")
+        }
+        guard let localID, !localID.isEmpty else {
+            return .reject(problem(number, nil, "no 001: a member's record needs its local id", item.rawBytes ?? (try? ISO2709Writer.data(record))))
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try ISO2709Writer.data(record)
+        } catch {
+            return .reject(problem(number, localID, "cannot be stored as ISO 2709: \(error.message)", item.rawBytes))
+        }
+        let deleted = record.leader.recordStatus == UInt8(ascii: "d")
+        let incoming = IncomingRecord(
+            localID: localID, flavour: record.flavour.rawValue, originalEncoding: record.encoding.rawValue, record: bytes,
+            deleted: deleted, keys: deleted ? [] : keys(record))
+        let warnings = (typeWarning.map { [$0] } ?? []) + item.diagnostics.filter { $0.severity == .warning }.map {
+            FileProblem(recordNumber: number, localID: localID, severity: .warning, reason: "\($0.code): \($0.message)")
+        }
+        return .store(incoming, warnings: warnings)
+    }
+
+    static func nonBibliographicReason(_ type: UInt8, unimarc: Bool) -> String {
+        let shown = "leader/06 '\(Character(Unicode.Scalar(type)))'"
+        switch type {
+        case UInt8(ascii: "z") where !unimarc: return "an authority record (\(shown)): authority records are refused"
+        case UInt8(ascii: "u"), UInt8(ascii: "v"), UInt8(ascii: "x"), UInt8(ascii: "y"):
+            if unimarc { return "not a bibliographic record (\(shown): UNIMARC authority or holdings): refused" }
+            return "a holdings record (\(shown)): calisd does not take MARC holdings records yet; send holdings in 852 of the bibliographic record"
+        case UInt8(ascii: "w"): return "a classification record (\(shown)): refused"
+        case UInt8(ascii: "q"): return "a community information record (\(shown)): refused"
+        default: return "not a bibliographic record (\(shown)): refused"
+        }
+    }
+
+    private static func reasons(_ item: MARCReadItem, _ severity: MARCDiagnostic.Severity) -> String {
+        let texts = item.diagnostics.filter { $0.severity == severity }.map { "\($0.code): \($0.message)" }
+        return texts.isEmpty ? "unreadable record" : texts.joined(separator: "; ")
+    }
+
+    private static func problem(_ number: Int, _ localID: String?, _ reason: String, _ bytes: [UInt8]?) -> FileProblem {
+        FileProblem(recordNumber: number, localID: localID, severity: .error, reason: reason, rejected: bytes)
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: Substring {
+        let text = Substring(self)
+        guard let first = text.firstIndex(where: { $0 != " " }), let last = text.lastIndex(where: { $0 != " " }) else {
+            return ""
+        }
+        return text[first...last]
+    }
+}
