@@ -8,7 +8,7 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "calisd",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "calisd", targets: ["calisd"]),
         .library(name: "MARC", targets: ["MARC"]),
@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries the codec reads through: libxml2 for MARCXML, zlib for gzip.
@@ -38,12 +41,59 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Taking files from the members' drop folders (SPEC §4).
-        .target(name: "Ingest", dependencies: ["MARC", "Store"], swiftSettings: strictSettings),
+        // Match keys and the union matching rule behind Store's UnionMatcher (SPEC §5).
+        .target(name: "Dedup", dependencies: ["MARC", "Store"], swiftSettings: strictSettings),
+        // Taking files from the members' drop folders and uploads through to the catalogue (SPEC §4).
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "MARC", "Store", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // calisd.toml: defaults, relative paths, errors that name the key, the file and the line.
         .target(
             name: "Config",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings
+        ),
+        // The JSON the socket API speaks, shared by the server and `calisd ctl`.
+        .target(name: "APITypes", swiftSettings: strictSettings),
+        // The HTTP/1.1 API on the Unix socket (SwiftNIO), with peer credentials for admin routes (SPEC §7).
+        .target(
+            name: "API",
+            dependencies: [
+                "APITypes", "Ingest", "Store", "MARC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `calisd ctl`'s side of the socket: HTTP/1.1 over a Unix socket, no NIO types in its interface.
+        .target(
+            name: "APIClient",
+            dependencies: [
+                "APITypes",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `calisd serve`: the services in order (store, ingest, API), systemd notification and activation, signals.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "Config", "Store", "Dedup", "Ingest", "API",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -52,6 +102,9 @@ let package = Package(
                 "MARC",
                 "Config",
                 "Store",
+                "Daemon",
+                "APIClient",
+                "APITypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

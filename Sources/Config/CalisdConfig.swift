@@ -10,6 +10,17 @@ public struct CalisdConfig: Sendable, Equatable {
     public var dropDirectory: String
     /// The Unix socket the API listens on.
     public var socketPath: String
+    /// `[ingest] settle_seconds`: how long a file closed after writing must stay unchanged before it is taken.
+    public var settleSeconds = 2
+    /// `[ingest] withdrawal_guard_percent`: a full snapshot withdrawing more than this share of a member's
+    /// records is held for an admin.
+    public var withdrawalGuardPercent = 10.0
+    /// `[ingest] batch_size`: records per transaction, the unit a restart resumes from.
+    public var batchSize = 1_000
+    /// `[api] max_upload_mb`: the largest file accepted over the socket.
+    public var maxUploadMegabytes = 2_048
+    /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
+    public var adminGroup = "calisd-admin"
 
     public static let defaultPath = "/etc/calisd/calisd.toml"
 
@@ -68,11 +79,70 @@ public struct CalisdConfig: Sendable, Equatable {
                 if config.socketPath.utf8.count > 107 {
                     throw ConfigError(file: path, line: line, key: key, message: "the socket path is longer than the 107 bytes a Unix socket allows")
                 }
+            case "ingest": try config.parseIngest(section(table, key, path: path, line: line), text: text, path: path)
+            case "api": try config.parseAPI(section(table, key, path: path, line: line), text: text, path: path)
             default:
-                throw ConfigError(file: path, line: line, key: key, message: "unknown key; calisd knows state_dir, drop_dir and socket")
+                throw ConfigError(
+                    file: path, line: line, key: key,
+                    message: "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest] and [api]")
             }
         }
         return config
+    }
+
+    private static func section(_ table: TOMLTable, _ key: String, path: String, line: Int?) throws(ConfigError) -> TOMLTable {
+        guard let section = table[key]?.table else {
+            throw ConfigError(file: path, line: line, key: key, message: "must be a section ([\(key)])")
+        }
+        return section
+    }
+
+    private mutating func parseIngest(_ table: TOMLTable, text: String, path: String) throws(ConfigError) {
+        for key in table.keys {
+            let name = "ingest.\(key)"
+            let line = Self.line(of: key, in: text)
+            switch key {
+            case "settle_seconds": settleSeconds = try Self.integer(table, key, in: 0...3_600, name: name, path: path, line: line)
+            case "batch_size": batchSize = try Self.integer(table, key, in: 1...100_000, name: name, path: path, line: line)
+            case "withdrawal_guard_percent":
+                guard let value = table[key]?.double ?? table[key]?.int.map(Double.init), (0...100).contains(value) else {
+                    throw ConfigError(file: path, line: line, key: name, message: "must be a number from 0 to 100")
+                }
+                withdrawalGuardPercent = value
+            default:
+                throw ConfigError(
+                    file: path, line: line, key: name,
+                    message: "unknown key; [ingest] knows settle_seconds, batch_size and withdrawal_guard_percent")
+            }
+        }
+    }
+
+    private mutating func parseAPI(_ table: TOMLTable, text: String, path: String) throws(ConfigError) {
+        for key in table.keys {
+            let name = "api.\(key)"
+            let line = Self.line(of: key, in: text)
+            switch key {
+            case "max_upload_mb": maxUploadMegabytes = try Self.integer(table, key, in: 1...1_048_576, name: name, path: path, line: line)
+            case "admin_group":
+                guard let value = table[key]?.string, !value.isEmpty, !value.contains(where: { $0 == ":" || $0 == "\n" || $0 == "\0" })
+                else {
+                    throw ConfigError(file: path, line: line, key: name, message: "must be a group name")
+                }
+                adminGroup = value
+            default:
+                throw ConfigError(file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb and admin_group")
+            }
+        }
+    }
+
+    private static func integer(
+        _ table: TOMLTable, _ key: String, in range: ClosedRange<Int>, name: String, path: String, line: Int?
+    ) throws(ConfigError) -> Int {
+        guard let value = table[key]?.int, range.contains(value) else {
+            throw ConfigError(
+                file: path, line: line, key: name, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
     }
 
     /// The line where `key` is first assigned, for messages: TOMLKit does not keep positions of values.

@@ -39,7 +39,13 @@ struct ConfigCommandTests {
     }
 
     @Test("a broken configuration names the file, the line and the key, and exits 78", arguments: [
-        ("state_dir = \"/x\"\n\n[ingest]\nsettle = 3\n", ":3: ingest: unknown key"),
+        ("state_dir = \"/x\"\n\n[ingest]\nsettle = 3\n", ":4: ingest.settle: unknown key"),
+        ("[ingest]\nsettle_seconds = -1\n", ":2: ingest.settle_seconds: must be a whole number from 0 to 3600"),
+        ("[ingest]\nbatch_size = \"many\"\n", ":2: ingest.batch_size: must be a whole number"),
+        ("[ingest]\nwithdrawal_guard_percent = 150\n", ":2: ingest.withdrawal_guard_percent: must be a number from 0 to 100"),
+        ("ingest = 3\n", ":1: ingest: must be a section"),
+        ("[api]\nadmin_group = \"\"\n", ":2: api.admin_group: must be a group name"),
+        ("[api]\nlisten = 1\n", ":2: api.listen: unknown key"),
         ("# comment\nstat_dir = \"/x\"\n", ":2: stat_dir: unknown key"),
         ("state_dir = 5\n", ":1: state_dir: must be a string"),
         ("drop_dir = \"\"\n", ":1: drop_dir: must be a non-empty path"),

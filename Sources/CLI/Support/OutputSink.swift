@@ -65,6 +65,11 @@ enum StandardError {
     static func write(_ line: String) {
         var text = line
         if !text.hasSuffix("\n") { text += "\n" }
+        writeRaw(text)
+    }
+
+    /// Writes exactly `text`, with no newline added (progress bars redraw one line).
+    static func writeRaw(_ text: String) {
         text.utf8CString.withUnsafeBufferPointer { buffer in
             _ = Glibc.write(2, buffer.baseAddress!, buffer.count - 1)
         }

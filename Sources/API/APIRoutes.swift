@@ -1,0 +1,189 @@
+import APITypes
+import Foundation
+import Ingest
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Store
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `/v1` routes. Reads go to the catalogue's readers (WAL); writes go through the ingest service's one
+/// writer. Every failure becomes a JSON error with its status.
+struct APIRoutes: Sendable {
+    enum UploadDecision {
+        case refused(APIError)
+        case accepted(limit: Int64)
+    }
+
+    let context: APIContext
+    let logger: Logger
+
+    func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            return try await route(request)
+        } catch let error as APIError {
+            return error.response
+        } catch let error as StoreError where error.code == .notFound {
+            return APIError.notFound(error.message).response
+        } catch let error as StoreError where error.code == .invalid || error.code == .conflict {
+            return APIError(error.code == .conflict ? .conflict : .unprocessableEntity, error.code.rawValue, error.message).response
+        } catch {
+            logger.error("request failed", metadata: ["calisd.path": "\(request.path.joined(separator: "/"))", "calisd.reason": "\(error)"])
+            return APIError(.internalServerError, "internal", "the request failed; the daemon's log says why").response
+        }
+    }
+
+    private func route(_ request: APIRequest) async throws -> APIResponse {
+        let path = request.path
+        guard path.first == "v1" else { throw APIError.notFound("no such route; the API is under /v1") }
+        switch (request.method, Array(path.dropFirst())) {
+        case (.GET, ["health"]):
+            return .json(HealthBody(status: "ok"))
+        case (.GET, ["status"]):
+            return .json(try status())
+        case (.GET, ["members"]):
+            try requireAdmin(request)
+            return .json(try context.store.members().map(memberBody))
+        case (.POST, ["members"]):
+            try requireAdmin(request)
+            return try addMember(request)
+        case (.GET, let rest) where rest.count == 2 && rest[0] == "members":
+            guard let member = try context.store.member(code: rest[1]) else { throw unknownMember(rest[1]) }
+            return .json(try memberBody(member))
+        case (.GET, let rest) where rest.count == 4 && rest[0] == "members" && rest[2] == "records":
+            return try sourceRecord(member: rest[1], localID: rest[3])
+        case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "files":
+            try requireAdmin(request)
+            guard try context.store.member(code: rest[1]) != nil else { throw unknownMember(rest[1]) }
+            return .json(try context.store.files(member: rest[1], limit: limit(request)).map(Bodies.file))
+        case (.GET, ["files"]):
+            try requireAdmin(request)
+            let state = try request.query["state"].map { text in
+                guard let state = SubmittedFile.State(rawValue: text) else {
+                    throw APIError.badRequest("state must be one of queued, active, done, held, rejected, failed")
+                }
+                return state
+            }
+            return .json(try context.store.files(member: request.query["member"], state: state, limit: limit(request)).map(Bodies.file))
+        case (.GET, let rest) where rest.count == 2 && rest[0] == "files":
+            try requireAdmin(request)
+            return .json(Bodies.file(try file(rest[1])))
+        case (.GET, let rest) where rest.count == 3 && rest[0] == "files" && rest[2] == "report":
+            try requireAdmin(request)
+            let id = try file(rest[1]).id
+            guard let report = try context.store.report(ofFile: id) else {
+                throw APIError.notFound("file \(id) has no report yet: it is not finished")
+            }
+            return APIResponse(status: .ok, contentType: APIResponse.jsonType, body: Array(report.utf8) + [0x0A])
+        case (.POST, let rest) where rest.count == 3 && rest[0] == "files" && (rest[2] == "approve" || rest[2] == "reject"):
+            try requireAdmin(request)
+            let id = try file(rest[1]).id
+            let decided = try context.ingest.decide(fileID: id, approve: rest[2] == "approve")
+            logger.notice(
+                "admin decision", metadata: ["calisd.file": "\(id)", "calisd.decision": "\(rest[2])", "calisd.peer.uid": "\(request.peer.uid)"])
+            return .json(Bodies.file(decided))
+        case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
+            return try unionRecord(rest[1])
+        default:
+            if knownPaths(path) { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here") }
+            throw APIError.notFound("no such route")
+        }
+    }
+
+    private func knownPaths(_ path: [String]) -> Bool {
+        let rest = Array(path.dropFirst())
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"]
+            || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
+            || (rest.first == "records" && rest.count == 2)
+    }
+
+    private func requireAdmin(_ request: APIRequest) throws {
+        guard request.peer.isAdmin(adminGroup: context.live.current.adminGroup) else { throw APIError.forbidden }
+    }
+
+    private func unknownMember(_ code: String) -> APIError {
+        APIError.notFound("no member \(code); add it with `calisd ctl members add \(code) --name NAME`")
+    }
+
+    private func limit(_ request: APIRequest) throws -> Int {
+        guard let text = request.query["limit"] else { return 100 }
+        guard let value = Int(text), (1...10_000).contains(value) else {
+            throw APIError.badRequest("limit must be a whole number from 1 to 10000")
+        }
+        return value
+    }
+
+    private func file(_ text: String) throws -> SubmittedFile {
+        guard let id = Int64(text), id > 0 else { throw APIError.badRequest("a file id is a positive whole number") }
+        guard let file = try context.store.file(id: id) else { throw APIError.notFound("no file \(id)") }
+        return file
+    }
+
+    private func status() throws -> StatusBody {
+        let counts = try context.store.counts()
+        let ingest = context.ingest.status.snapshot
+        var size: Int64 = 0
+        for suffix in ["", "-wal"] {
+            var info = stat()
+            if stat(context.databasePath + suffix, &info) == 0 { size += Int64(info.st_size) }
+        }
+        return StatusBody(
+            version: context.version,
+            records: .init(source: counts.sourceRecords, union: counts.unionRecords),
+            ingest: .init(
+                queued: ingest.queued, active: ingest.active,
+                current: ingest.current.map { .init(file: $0.fileID, member: $0.member, name: $0.name, done: $0.done, total: $0.total) },
+                held: counts.heldFiles, failed: counts.failedFiles, scans: ingest.scans, overflowRescans: ingest.overflowRescans),
+            members: counts.members, databaseBytes: size, startedAt: Bodies.timestamp(Int64(context.startedAt.timeIntervalSince1970)))
+    }
+
+    private func memberBody(_ member: Member) throws -> MemberBody {
+        MemberBody(
+            code: member.code, name: member.name, status: member.status,
+            records: try context.store.activeRecordCount(member: member.code),
+            files: try context.store.fileCount(member: member.code))
+    }
+
+    private func addMember(_ request: APIRequest) throws -> APIResponse {
+        let body: NewMemberBody
+        do {
+            body = try JSONDecoder().decode(NewMemberBody.self, from: Data(request.body))
+        } catch {
+            throw APIError.badRequest("the body must be JSON {\"code\": CODE, \"name\": NAME}")
+        }
+        guard DropFolder.isMemberCode(body.code) else {
+            throw APIError(.unprocessableEntity, "invalid", "member codes are 1-32 letters, digits, '_' or '-'")
+        }
+        let name = body.name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 200, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw APIError(.unprocessableEntity, "invalid", "a member's name is 1-200 characters without control characters")
+        }
+        let member = try context.store.addMember(code: body.code, name: name)
+        // The folder appears after the member exists, so the watcher that sees it finds a member.
+        let folder = context.dropDirectory + "/" + body.code
+        for path in [folder, folder + "/" + DropFolder.reportsFolder] where mkdir(path, 0o2775) != 0 && errno != EEXIST {
+            throw APIError(.internalServerError, "io", "member added, but \(path) cannot be created: \(String(cString: strerror(errno)))")
+        }
+        logger.notice("member added", metadata: ["calisd.member": "\(body.code)", "calisd.peer.uid": "\(request.peer.uid)"])
+        return .json(try memberBody(member), status: .created)
+    }
+
+    private func sourceRecord(member: String, localID: String) throws -> APIResponse {
+        guard try context.store.member(code: member) != nil else { throw unknownMember(member) }
+        let trimmed = localID.trimmingCharacters(in: CharacterSet(charactersIn: " "))
+        guard let record = try context.store.sourceRecord(member: member, localID: trimmed) else {
+            throw APIError.notFound("member \(member) has no record \(trimmed)")
+        }
+        return .json(Bodies.source(record, withRecord: true))
+    }
+
+    private func unionRecord(_ text: String) throws -> APIResponse {
+        guard let id = UnionID.parse(text) else { throw APIError.badRequest("a union id is CAL followed by digits") }
+        guard let union = try context.store.unionRecord(id: id) else { throw APIError.notFound("no union record \(text)") }
+        return .json(Bodies.union(union))
+    }
+}

@@ -1,0 +1,169 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `struct ucred` of SO_PEERCRED, which Glibc's module does not export (it needs _GNU_SOURCE): pid, uid, gid.
+struct RawPeerCredentials: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}
+
+/// The HTTP/1.1 server on the Unix socket: binds the configured path, or adopts the socket systemd passed.
+public final class HTTPServer: Service, Sendable {
+    /// Where to listen.
+    public enum Listener: Sendable {
+        case path(String)
+        /// A listening socket inherited from systemd (LISTEN_FDS).
+        case descriptor(Int32)
+    }
+
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    /// A full backlog makes a Unix-socket connect fail at once (EAGAIN), not wait: at 794 clients the default
+    /// loses requests.
+    static let backlog: Int32 = 4096
+    /// Bodies other than uploads are small JSON.
+    static let maximumBody = 1 << 20
+
+    let listener: Listener
+    let routes: APIRoutes
+    let logger: Logger
+    let onListening: @Sendable () -> Void
+
+    /// - Parameter onListening: called once the socket accepts connections (systemd's READY=1 goes there).
+    public init(listener: Listener, context: APIContext, logger: Logger, onListening: @escaping @Sendable () -> Void = {}) {
+        self.listener = listener
+        self.routes = APIRoutes(context: context, logger: logger)
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: Self.backlog)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<(Connection, PeerCredentials)> = { channel in
+            let provider = channel as! any SocketOptionProvider
+            let credentials: EventLoopFuture<RawPeerCredentials> = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+            return credentials.flatMapThrowing { peer in
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                let connection = try Connection(wrappingChannelSynchronously: channel)
+                return (connection, PeerCredentials(pid: peer.pid, uid: peer.uid, gid: peer.gid))
+            }
+        }
+        let server: NIOAsyncChannel<(Connection, PeerCredentials), Never>
+        switch listener {
+        case .path(let path):
+            server = try await bootstrap.bind(
+                unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+            // The socket's group (calisd) may connect; others may not.
+            chmod(path, 0o660)
+            logger.info("listening", metadata: ["calisd.socket": "\(path)"])
+        case .descriptor(let descriptor):
+            server = try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+            // NIO resets an adopted socket's backlog to 128.
+            listen(descriptor, Self.backlog)
+            logger.info("listening on the socket systemd passed", metadata: ["calisd.fd": "\(descriptor)"])
+        }
+        onListening()
+        try await server.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await (connection, peer) in inbound.cancelOnGracefulShutdown() {
+                    group.addTask { await self.serve(connection, peer: peer) }
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func serve(_ connection: Connection, peer: PeerCredentials) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var iterator = inbound.makeAsyncIterator()
+                while let part = try await iterator.next() {
+                    guard case .head(let head) = part else { continue }
+                    let keepAlive = try await respond(to: head, peer: peer, parts: &iterator, outbound: outbound)
+                    if !keepAlive { return }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["calisd.reason": "\(error)"])
+        }
+    }
+
+    /// Reads the rest of one request, answers it, and says whether the connection stays open.
+    private func respond(
+        to head: HTTPRequestHead, peer: PeerCredentials,
+        parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws -> Bool {
+        var keepAlive = head.isKeepAlive
+        var response: APIResponse
+        if let target = APIRequest.parseTarget(head.uri) {
+            var request = APIRequest(
+                method: head.method, path: target.path, query: target.query, headers: head.headers, body: [], peer: peer)
+            if let upload = routes.uploadTarget(request) {
+                switch upload {
+                case .refused(let error):
+                    // Answer at once and close, rather than read a large body only to throw it away.
+                    response = error.response
+                    keepAlive = false
+                case .accepted(let limit):
+                    let (result, complete) = try await routes.receiveUpload(request, parts: &parts, limit: limit)
+                    response = result
+                    if !complete { keepAlive = false }
+                }
+            } else {
+                switch try await readBody(&parts) {
+                case .some(let body):
+                    request.body = body
+                    response = await routes.handle(request)
+                case .none:
+                    response = APIError(.payloadTooLarge, "too_large", "request bodies are limited to 1 MiB").response
+                    keepAlive = false
+                }
+            }
+        } else {
+            try await discardBody(&parts)
+            response = APIError.badRequest("the request target is not a valid path").response
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        try await outbound.write(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)))
+        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
+        try await outbound.write(.end(nil))
+        return keepAlive
+    }
+
+    /// The body, or nil when it is larger than ``maximumBody`` (the rest is then left unread).
+    private func readBody(
+        _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
+    ) async throws -> [UInt8]? {
+        var body: [UInt8] = []
+        while let part = try await parts.next() {
+            switch part {
+            case .body(let buffer):
+                if body.count + buffer.readableBytes > Self.maximumBody { return nil }
+                body += buffer.readableBytesView
+            case .end: return body
+            case .head: return body
+            }
+        }
+        return body
+    }
+
+    private func discardBody(_ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator) async throws {
+        while let part = try await parts.next() {
+            if case .end = part { return }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+/// The JSON the socket API speaks, shared by the server and `calisd ctl`. Keys are snake_case on the wire.
+
+public struct APIErrorBody: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    public var error: Detail
+    public init(code: String, message: String) { error = Detail(code: code, message: message) }
+}
+
+public struct HealthBody: Codable, Sendable, Equatable {
+    public var status: String
+    public init(status: String) { self.status = status }
+}
+
+public struct StatusBody: Codable, Sendable, Equatable {
+    public struct Records: Codable, Sendable, Equatable {
+        public var source: Int
+        public var union: Int
+        public init(source: Int, union: Int) {
+            self.source = source
+            self.union = union
+        }
+    }
+
+    public struct Current: Codable, Sendable, Equatable {
+        public var file: Int64
+        public var member: String
+        public var name: String
+        public var done: Int
+        public var total: Int?
+        public init(file: Int64, member: String, name: String, done: Int, total: Int?) {
+            self.file = file
+            self.member = member
+            self.name = name
+            self.done = done
+            self.total = total
+        }
+    }
+
+    public struct Ingest: Codable, Sendable, Equatable {
+        public var queued: Int
+        public var active: Int
+        public var current: Current?
+        public var held: Int
+        public var failed: Int
+        public var scans: Int
+        public var overflowRescans: Int
+        public init(queued: Int, active: Int, current: Current?, held: Int, failed: Int, scans: Int, overflowRescans: Int) {
+            self.queued = queued
+            self.active = active
+            self.current = current
+            self.held = held
+            self.failed = failed
+            self.scans = scans
+            self.overflowRescans = overflowRescans
+        }
+        enum CodingKeys: String, CodingKey {
+            case queued, active, current, held, failed, scans
+            case overflowRescans = "overflow_rescans"
+        }
+    }
+
+    public var version: String
+    public var records: Records
+    public var ingest: Ingest
+    public var members: Int
+    public var databaseBytes: Int64
+    public var startedAt: String
+
+    public init(version: String, records: Records, ingest: Ingest, members: Int, databaseBytes: Int64, startedAt: String) {
+        self.version = version
+        self.records = records
+        self.ingest = ingest
+        self.members = members
+        self.databaseBytes = databaseBytes
+        self.startedAt = startedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, records, ingest, members
+        case databaseBytes = "database_bytes"
+        case startedAt = "started_at"
+    }
+}
+
+public struct MemberBody: Codable, Sendable, Equatable {
+    public var code: String
+    public var name: String
+    public var status: String
+    public var records: Int
+    public var files: Int
+    public init(code: String, name: String, status: String, records: Int, files: Int) {
+        self.code = code
+        self.name = name
+        self.status = status
+        self.records = records
+        self.files = files
+    }
+}
+
+public struct NewMemberBody: Codable, Sendable, Equatable {
+    public var code: String
+    public var name: String
+    public init(code: String, name: String) {
+        self.code = code
+        self.name = name
+    }
+}
+
+public struct FileBody: Codable, Sendable, Equatable {
+    public struct Counts: Codable, Sendable, Equatable {
+        public var read, added, changed, unchanged, deleted, rejected, withdrawn: Int
+        public init(read: Int, added: Int, changed: Int, unchanged: Int, deleted: Int, rejected: Int, withdrawn: Int) {
+            self.read = read
+            self.added = added
+            self.changed = changed
+            self.unchanged = unchanged
+            self.deleted = deleted
+            self.rejected = rejected
+            self.withdrawn = withdrawn
+        }
+    }
+
+    public var id: Int64
+    public var member: String
+    public var name: String
+    public var sha256: String
+    public var size: Int64
+    public var mode: String
+    public var state: String
+    public var reason: String?
+    public var progress: Int
+    public var total: Int?
+    public var counts: Counts
+    public var receivedAt: String
+    public var finishedAt: String?
+
+    public init(
+        id: Int64, member: String, name: String, sha256: String, size: Int64, mode: String, state: String, reason: String?,
+        progress: Int, total: Int?, counts: Counts, receivedAt: String, finishedAt: String?
+    ) {
+        self.id = id
+        self.member = member
+        self.name = name
+        self.sha256 = sha256
+        self.size = size
+        self.mode = mode
+        self.state = state
+        self.reason = reason
+        self.progress = progress
+        self.total = total
+        self.counts = counts
+        self.receivedAt = receivedAt
+        self.finishedAt = finishedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, member, name, sha256, size, mode, state, reason, progress, total, counts
+        case receivedAt = "received_at"
+        case finishedAt = "finished_at"
+    }
+}
+
+public struct SourceRecordBody: Codable, Sendable, Equatable {
+    public var member: String
+    public var localID: String
+    public var unionID: String?
+    public var status: String
+    public var flavour: String
+    public var originalEncoding: String
+    public var locked: Bool
+    public var updatedAt: String
+    public var file: Int64?
+    public var record: JSONValue?
+
+    public init(
+        member: String, localID: String, unionID: String?, status: String, flavour: String, originalEncoding: String,
+        locked: Bool, updatedAt: String, file: Int64?, record: JSONValue?
+    ) {
+        self.member = member
+        self.localID = localID
+        self.unionID = unionID
+        self.status = status
+        self.flavour = flavour
+        self.originalEncoding = originalEncoding
+        self.locked = locked
+        self.updatedAt = updatedAt
+        self.file = file
+        self.record = record
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case member, status, flavour, locked, file, record
+        case localID = "local_id"
+        case unionID = "union_id"
+        case originalEncoding = "original_encoding"
+        case updatedAt = "updated_at"
+    }
+}
+
+public struct UnionRecordBody: Codable, Sendable, Equatable {
+    public var id: String
+    public var status: String
+    public var master: String?
+    public var redirectTo: String?
+    public var createdAt: String
+    public var updatedAt: String
+    public var sources: [SourceRecordBody]
+
+    public init(
+        id: String, status: String, master: String?, redirectTo: String?, createdAt: String, updatedAt: String,
+        sources: [SourceRecordBody]
+    ) {
+        self.id = id
+        self.status = status
+        self.master = master
+        self.redirectTo = redirectTo
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.sources = sources
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, master, sources
+        case redirectTo = "redirect_to"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// Any JSON value, for the parts of a body whose shape is the data's (a MARC record in MARC-in-JSON).
+public enum JSONValue: Codable, Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.string(let a), .string(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.bool(let a), .bool(let b)): a == b
+        case (.null, .null): true
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .string(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .number(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .bool(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .null:
+            var container = encoder.singleValueContainer()
+            try container.encodeNil()
+        case .array(let values):
+            var container = encoder.unkeyedContainer()
+            for value in values { try container.encode(value) }
+        case .object(let members):
+            var container = encoder.container(keyedBy: Key.self)
+            for (key, value) in members { try container.encode(value, forKey: Key(stringValue: key)) }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let container = try? decoder.container(keyedBy: Key.self) {
+            self = .object(try container.allKeys.map { ($0.stringValue, try container.decode(JSONValue.self, forKey: $0)) })
+        } else if var container = try? decoder.unkeyedContainer() {
+            var values: [JSONValue] = []
+            while !container.isAtEnd { values.append(try container.decode(JSONValue.self)) }
+            self = .array(values)
+        } else {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() {
+                self = .null
+            } else if let value = try? container.decode(Bool.self) {
+                self = .bool(value)
+            } else if let value = try? container.decode(Double.self) {
+                self = .number(value)
+            } else {
+                self = .string(try container.decode(String.self))
+            }
+        }
+    }
+}

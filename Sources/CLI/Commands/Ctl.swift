@@ -1,0 +1,189 @@
+import APIClient
+import APITypes
+import ArgumentParser
+import Config
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `calisd ctl`: the admin client. It talks to the daemon's socket only.
+struct Ctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Administer a running calisd over its socket.",
+        discussion: """
+            Exit status: 0 success; 1 the daemon refused the request (it says why); 65 a file ended rejected or \
+            failed; 69 the daemon cannot be reached; 75 a file is held for an admin; 78 a bad configuration.
+            """,
+        subcommands: [CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self]
+    )
+
+    // Declared here too, so `calisd ctl --socket PATH --json status` works as well as options after the command.
+    @OptionGroup var options: CtlOptions
+}
+
+/// Where the daemon is and how to print: shared by every `ctl` command.
+struct CtlOptions: ParsableArguments {
+    @Option(name: .long, help: "The daemon's socket (default: the one the configuration names).")
+    var socket: String?
+
+    @Option(name: .long, help: "The configuration naming the socket.")
+    var config: String = CalisdConfig.defaultPath
+
+    @Flag(name: .long, help: "Print JSON for scripts instead of tables.")
+    var json = false
+
+    func client() throws -> APIClient {
+        if let socket { return APIClient(socketPath: socket) }
+        if !FileManager.default.fileExists(atPath: config) && config == CalisdConfig.defaultPath {
+            return APIClient(socketPath: CalisdConfig().socketPath)
+        }
+        do {
+            return APIClient(socketPath: try CalisdConfig.load(path: config).socketPath)
+        } catch {
+            StandardError.write("calisd: \(error)")
+            throw ExitCode(CalisdExit.config)
+        }
+    }
+
+    /// Sends a request; a transport failure exits 69, an error answer prints the daemon's message and exits 1.
+    func call(_ method: String, _ target: String, body: (some Encodable)? = Optional<String>.none) async throws -> APIClient.Response {
+        let client = try client()
+        let bytes = try body.map { Array(try JSONEncoder().encode($0)) }
+        let response: APIClient.Response
+        do {
+            response = try await client.request(method, target, json: bytes)
+        } catch {
+            StandardError.write("calisd: \(error)")
+            throw ExitCode(CalisdExit.unavailable)
+        }
+        try Self.check(response)
+        return response
+    }
+
+    static func check(_ response: APIClient.Response) throws {
+        guard response.status >= 400 else { return }
+        if let body = try? JSONDecoder().decode(APIErrorBody.self, from: Data(response.body)) {
+            StandardError.write("calisd: \(body.error.message) (HTTP \(response.status), \(body.error.code))")
+        } else {
+            StandardError.write("calisd: the daemon answered HTTP \(response.status)")
+        }
+        throw ExitCode.failure
+    }
+
+    func decode<Body: Decodable>(_ type: Body.Type, _ response: APIClient.Response) throws -> Body {
+        do {
+            return try JSONDecoder().decode(type, from: Data(response.body))
+        } catch {
+            StandardError.write("calisd: the daemon's answer is not what this ctl expects: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// Prints the answer as the daemon gave it (for --json).
+    func printRaw(_ response: APIClient.Response) {
+        var text = response.text
+        if !text.hasSuffix("\n") { text += "\n" }
+        print(text, terminator: "")
+    }
+}
+
+extension CalisdExit {
+    static let dataError: Int32 = 65  // EX_DATAERR
+    static let unavailable: Int32 = 69  // EX_UNAVAILABLE
+    static let temporaryFailure: Int32 = 75  // EX_TEMPFAIL
+}
+
+/// Columns padded to their widest cell.
+enum Table {
+    static func render(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
+
+/// `calisd ctl status`.
+struct CtlStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "The catalogue and ingest at a glance.")
+
+    @OptionGroup var options: CtlOptions
+
+    func run() async throws {
+        let response = try await options.call("GET", "/v1/status")
+        if options.json { return options.printRaw(response) }
+        let status = try options.decode(StatusBody.self, response)
+        print("calisd \(status.version), up since \(status.startedAt)")
+        print("records:  \(status.records.source) source records in \(status.records.union) union records")
+        print("members:  \(status.members)")
+        var ingest = "ingest:   \(status.ingest.active) active, \(status.ingest.queued) queued, \(status.ingest.held) held, \(status.ingest.failed) failed"
+        if let current = status.ingest.current {
+            ingest += "\ncurrent:  file \(current.file) (\(current.member) \(current.name)): \(current.done)"
+                + (current.total.map { " of \($0)" } ?? "") + " records"
+        }
+        print(ingest)
+        print("database: \(ByteCountFormatter.string(fromByteCount: status.databaseBytes, countStyle: .file))")
+    }
+}
+
+/// `calisd ctl members add|list|show`.
+struct CtlMembers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "members", abstract: "Add and list member libraries.", subcommands: [Add.self, List.self, Show.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a member and create its drop folder (drop/CODE/ and drop/CODE/reports/).")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "The member code: 1-32 letters, digits, '_' or '-'.") var code: String
+        @Option(name: .long, help: "The library's name.") var name: String
+
+        func run() async throws {
+            let response = try await options.call("POST", "/v1/members", body: NewMemberBody(code: code, name: name))
+            if options.json { return options.printRaw(response) }
+            let member = try options.decode(MemberBody.self, response)
+            print("member \(member.code) added: \(member.name)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the members.")
+        @OptionGroup var options: CtlOptions
+
+        func run() async throws {
+            let response = try await options.call("GET", "/v1/members")
+            if options.json { return options.printRaw(response) }
+            let members = try options.decode([MemberBody].self, response)
+            print(Table.render(["CODE", "STATUS", "RECORDS", "FILES", "NAME"], members.map {
+                [$0.code, $0.status, String($0.records), String($0.files), $0.name]
+            }))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One member.")
+        @OptionGroup var options: CtlOptions
+        @Argument var code: String
+
+        func run() async throws {
+            let response = try await options.call("GET", "/v1/members/\(CtlPath.segment(code))")
+            if options.json { return options.printRaw(response) }
+            let member = try options.decode(MemberBody.self, response)
+            print("\(member.code): \(member.name) (\(member.status)), \(member.records) records, \(member.files) files")
+        }
+    }
+}
+
+enum CtlPath {
+    /// Percent-encodes one path segment.
+    static func segment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,0 +1,154 @@
+import API
+import Config
+import Dedup
+import Foundation
+import Ingest
+import Logging
+import ServiceLifecycle
+import Store
+import UnixSignals
+
+/// `calisd serve`: opens the catalogue (applying migrations), then runs ingest, the API and the systemd
+/// companion as one service group. SIGTERM/SIGINT shut down in reverse order: the API stops taking requests,
+/// ingest commits its current batch, and the process exits 0. SIGHUP reloads what can change live.
+public enum CalisdDaemon {
+    public static let version = "0.4.0-dev"
+
+    public static func run(config: CalisdConfig, configPath: String) async throws {
+        LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
+        let logger = Logger(label: "calisd")
+        let store: CatalogStore
+        do {
+            try FileManager.default.createDirectory(
+                atPath: config.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            store = try CatalogStore(path: config.databasePath)
+        } catch {
+            throw DaemonError.store("cannot open the catalogue at \(config.databasePath): \(error)")
+        }
+        let live = LiveSettings(Self.liveValues(config))
+        let status = IngestStatus()
+        let settings = IngestSettings(
+            stateDirectory: config.stateDirectory, dropDirectory: config.dropDirectory, settleSeconds: config.settleSeconds,
+            batchSize: config.batchSize)
+        let ingestor = FileIngestor(
+            store: store, settings: settings, matcher: IdentifierTitleMatcher(), keys: { MatchKeyExtractor.keys(of: $0) },
+            status: status, live: live, logger: logger)
+        let ingest = IngestService(ingestor: ingestor)
+
+        let listener: HTTPServer.Listener
+        if let descriptor = SocketActivation.inheritedDescriptor() {
+            listener = .descriptor(descriptor)
+        } else {
+            let folder = (config.socketPath as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            listener = .path(config.socketPath)
+        }
+        let notifier = SystemdNotifier()
+        let context = APIContext(
+            store: store, ingest: ingest, dropDirectory: config.dropDirectory,
+            uploadsDirectory: config.stateDirectory + "/uploads", databasePath: config.databasePath, live: live,
+            version: version)
+        let server = HTTPServer(listener: listener, context: context, logger: logger) {
+            notifier.send("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
+            logger.info("calisd ready", metadata: ["calisd.version": "\(version)"])
+        }
+        let companion = SystemdCompanion(notifier: notifier, store: store, status: status, logger: logger)
+        let reload = ReloadOnHangup(configPath: configPath, running: config, live: live, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: ingest, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: reload),
+                    // Last, so it is the first to hear of shutdown and says STOPPING=1 at once.
+                    .init(service: companion),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        notifier.send("STATUS=stopped")
+        logger.info("calisd stopped")
+    }
+
+    static func liveValues(_ config: CalisdConfig) -> LiveSettings.Values {
+        LiveSettings.Values(
+            withdrawalGuard: config.withdrawalGuardPercent / 100, adminGroup: config.adminGroup,
+            maximumUploadBytes: Int64(config.maxUploadMegabytes) << 20)
+    }
+}
+
+/// Why the daemon could not start, by class, so `calisd serve` exits with the status systemd expects.
+public enum DaemonError: Error, CustomStringConvertible {
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .store(let message): message
+        }
+    }
+}
+
+/// Pings systemd's watchdog with the catalogue's state as STATUS, and says STOPPING=1 when shutdown starts.
+struct SystemdCompanion: Service {
+    let notifier: SystemdNotifier
+    let store: CatalogStore
+    let status: IngestStatus
+    let logger: Logger
+
+    func run() async throws {
+        let interval = SystemdNotifier.watchdogInterval().map { $0 / 2 } ?? .seconds(10)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    ping()
+                    try? await Task.sleep(for: interval)
+                }
+            }
+            group.addTask { try? await gracefulShutdown() }
+            // The first to end is the shutdown (the pinger never ends by itself).
+            await group.next()
+            group.cancelAll()
+        }
+        notifier.send("STOPPING=1\nSTATUS=stopping: finishing the current batch")
+    }
+
+    private func ping() {
+        var line = "WATCHDOG=1"
+        if let counts = try? store.counts() {
+            let ingest = status.snapshot
+            line += "\nSTATUS=\(counts.sourceRecords) records, \(counts.unionRecords) union records; "
+                + "ingest \(ingest.active) active, \(ingest.queued) queued"
+        }
+        notifier.send(line)
+    }
+}
+
+/// SIGHUP: reads the configuration again. admin_group, max_upload_mb and withdrawal_guard_percent change at
+/// once; a change to anything else is logged as needing a restart. A broken file changes nothing.
+struct ReloadOnHangup: Service {
+    let configPath: String
+    let running: CalisdConfig
+    let live: LiveSettings
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            do {
+                let config = try CalisdConfig.load(path: configPath)
+                live.update(CalisdDaemon.liveValues(config))
+                var restart: [String] = []
+                if config.stateDirectory != running.stateDirectory { restart.append("state_dir") }
+                if config.dropDirectory != running.dropDirectory { restart.append("drop_dir") }
+                if config.socketPath != running.socketPath { restart.append("socket") }
+                if config.settleSeconds != running.settleSeconds { restart.append("ingest.settle_seconds") }
+                if config.batchSize != running.batchSize { restart.append("ingest.batch_size") }
+                logger.notice(
+                    "configuration reloaded",
+                    metadata: restart.isEmpty ? [:] : ["calisd.restart_needed_for": "\(restart.joined(separator: ","))"])
+            } catch {
+                logger.error("configuration not reloaded; the running one stays", metadata: ["calisd.reason": "\(error)"])
+            }
+        }
+    }
+}
