@@ -111,7 +111,7 @@ let package = Package(
         ),
         .executableTarget(name: "calisd", dependencies: ["CLI"], swiftSettings: strictSettings),
         // What the tests share: running real binaries and oracles.
-        .target(name: "CalisdTesting", swiftSettings: strictSettings),
+        .target(name: "CalisdTesting", dependencies: ["APIClient"], swiftSettings: strictSettings),
         .testTarget(
             name: "MARCTests",
             dependencies: ["MARC", "CMARCTables", "CalisdTesting"],
@@ -126,6 +126,17 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DedupTests",
+            dependencies: ["Dedup", "Store", "MARC", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // The real `calisd serve` on scratch folders: drop folders, the socket, signals, systemd's protocols.
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["CalisdTesting", "APIClient", "APITypes", "MARC"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -251,7 +251,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case (.bool(let a), .bool(let b)): a == b
         case (.null, .null): true
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        // Key order carries no meaning in JSON (decoders do not keep it).
+        case (.object(let a), .object(let b)):
+            a.count == b.count
+                && zip(a.sorted { $0.0 < $1.0 }, b.sorted { $0.0 < $1.0 }).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
         }
     }

@@ -1,6 +1,12 @@
 import Foundation
 
-/// Runs a program to its end and captures what it printed, for tests that drive real binaries and oracles.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs programs for tests that drive real binaries and oracles. It spawns with posix_spawn and reaps with
+/// waitpid itself: Foundation's `Process` on Linux blocks in wait4 on one long-lived child (a daemon under
+/// test) and then never reaps the short ones.
 public enum ProcessRunner {
     public struct Output: Sendable {
         public var status: Int32
@@ -20,31 +26,90 @@ public enum ProcessRunner {
         return nil
     }
 
-    /// Runs `executable` (a path, or a name looked up on the PATH) with `arguments`, feeding `input`.
+    /// Runs `executable` (a path, or a name looked up on the PATH) with `arguments`, feeding `input`, and waits
+    /// for it; the exit status is negative when a signal ended it.
     public static func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> Output {
         let path = executable.contains("/") ? executable : find(executable)
         guard let path else { throw CocoaError(.fileNoSuchFile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        try process.run()
-        // Both pipes are drained at once, so a chatty child never blocks on a full pipe.
-        nonisolated(unsafe) var errData = Data()
-        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
-        if let input {
-            inPipe.fileHandleForWriting.write(input)
-            try inPipe.fileHandleForWriting.close()
+        var outPipe: [Int32] = [0, 0]
+        var errPipe: [Int32] = [0, 0]
+        var inPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, pipe(&inPipe) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        // Close-on-exec, so other children spawned meanwhile do not hold these pipes open.
+        for descriptor in outPipe + errPipe + inPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        let pid = try spawn(path, arguments, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+        close(outPipe[1])
+        close(errPipe[1])
+        close(inPipe[0])
+        // The input is written from a thread of its own, so a child that prints before reading never deadlocks.
+        let writer = Thread { [input, descriptor = inPipe[1]] in
+            if let input { input.withUnsafeBytes { writeAll(descriptor, $0) } }
+            close(descriptor)
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errReader.isFinished { usleep(1_000) }
-        return Output(status: process.terminationStatus, stdout: outData, stderr: errData)
+        writer.start()
+        var stdout = Data()
+        var stderr = Data()
+        var open = [(outPipe[0], true), (errPipe[0], false)]
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !open.isEmpty {
+            var polls = open.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
+            if poll(&polls, nfds_t(polls.count), -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for (index, entry) in polls.enumerated().reversed() where entry.revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    if open[index].1 { stdout.append(contentsOf: buffer[..<count]) } else { stderr.append(contentsOf: buffer[..<count]) }
+                } else if count == 0 || errno != EINTR {
+                    close(entry.fd)
+                    open.remove(at: index)
+                }
+            }
+        }
+        while !writer.isFinished { usleep(1_000) }
+        return Output(status: waitForExit(pid), stdout: stdout, stderr: stderr)
+    }
+
+    /// Starts a program with the given descriptors as its standard streams.
+    public static func spawn(
+        _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Int32, stdout: Int32, stderr: Int32
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, nil, argv, env)
+        guard result == 0 else { throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: path]) }
+        return pid
+    }
+
+    /// Waits for `pid` and returns its exit status, or minus the signal that ended it.
+    public static func waitForExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return exitStatus(status)
+    }
+
+    static func exitStatus(_ status: Int32) -> Int32 {
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : -signal
+    }
+
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
+        }
     }
 }

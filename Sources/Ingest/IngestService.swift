@@ -45,14 +45,15 @@ public final class IngestService: Service, Sendable {
         // inotify's thread and the clock feed one stream, so one loop owns the settle rule.
         let (events, input) = AsyncStream<DropWatcher.Event?>.makeStream(bufferingPolicy: .unbounded)
         watcher.start { input.yield($0) }
-        try await withThrowingDiscardingTaskGroup { group in
+        await withDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(250))
+                    // Cancelled at shutdown: the error only ends the sleep, not the service.
+                    try? await Task.sleep(for: .milliseconds(250))
                     input.yield(nil)
                 }
             }
-            try await loop(events, scanner: &scanner, watcher: watcher)
+            await loop(events, scanner: &scanner, watcher: watcher)
             group.cancelAll()
         }
         await stopWorker()
@@ -60,7 +61,7 @@ public final class IngestService: Service, Sendable {
 
     private func loop(
         _ events: AsyncStream<DropWatcher.Event?>, scanner: inout DropScanner, watcher: DropWatcher
-    ) async throws {
+    ) async {
         apply(scanner.scanAll(watcher: watcher))
         status.scanned(overflow: false)
         var lastScan = ContinuousClock.now

@@ -130,6 +130,9 @@ struct ClusterPlacement {
                 bySource.append((source, [key]))
             }
         }
-        return ClusterCandidate(unionID: unionID, memberKeys: bySource.map(\.1))
+        // Members with the same keys (the same book from many libraries) need comparing once.
+        var seen: Set<[MatchKey]> = []
+        let distinct = bySource.map { $0.1.sorted { ($0.kind, $0.value) < ($1.kind, $1.value) } }.filter { seen.insert($0).inserted }
+        return ClusterCandidate(unionID: unionID, memberKeys: distinct)
     }
 }

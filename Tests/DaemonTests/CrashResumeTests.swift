@@ -1,0 +1,63 @@
+import APITypes
+import CalisdTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A daemon killed or stopped in the middle of a file resumes it: nothing lost, nothing counted twice.
+@Suite("crash and shutdown in the middle of a file", .serialized)
+struct CrashResumeTests {
+    static let config = "[ingest]\nsettle_seconds = 1\nbatch_size = 100\n"
+
+    /// Waits until the file is being ingested part-way, and returns how far it got.
+    static func waitPartWay(_ daemon: DaemonProcess, atLeast: Int) async throws -> StatusBody.Current {
+        var seen: StatusBody.Current?
+        try await waitUntil("the file is part-way", timeout: .seconds(180)) {
+            let current = try await DaemonSupport.status(daemon).ingest.current
+            if let current, let total = current.total, current.done >= atLeast, current.done < total {
+                seen = current
+                return true
+            }
+            return false
+        }
+        return seen!
+    }
+
+    @Test("kill -9 in the middle of a large file, then a restart: exactly the file's records, each counted once")
+    func killNineResumes() async throws {
+        let count = 12_000
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.distinctBooks(count), member: "M001", name: "large.mrc")
+        let partWay = try await Self.waitPartWay(daemon, atLeast: 1_000)
+        #expect(try await daemon.stop(signal: SIGKILL) == -SIGKILL)
+        print("kill -9 landed with file \(partWay.file) at \(partWay.done) of \(partWay.total ?? 0) records")
+        try await daemon.start()
+        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1, timeout: .seconds(300))[0]
+        #expect(file.state == "done")
+        #expect(file.counts.read == count && file.counts.added == count, "\(file.counts)")
+        #expect(file.counts.changed == 0 && file.counts.unchanged == 0 && file.counts.rejected == 0)
+        #expect(try await daemon.json(MemberBody.self, "/v1/members/M001").records == count)
+        let report = try daemon.report(member: "M001", name: "large.mrc")
+        #expect((report["counts"] as? [String: Int])?["read"] == count)
+        #expect(daemon.log.contains("resuming file"))
+    }
+
+    @Test("SIGTERM in the middle of a file commits the batch, exits 0, and the restart finishes the file")
+    func sigtermFinishesTheBatch() async throws {
+        let count = 8_000
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.distinctBooks(count), member: "M001", name: "large.mrc")
+        _ = try await Self.waitPartWay(daemon, atLeast: 500)
+        #expect(try await daemon.stop(signal: SIGTERM) == 0)
+        #expect(daemon.log.contains("stopped between batches"))
+        try await daemon.start()
+        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1, timeout: .seconds(300))[0]
+        #expect(file.counts.read == count && file.counts.added == count, "\(file.counts)")
+        #expect(try await DaemonSupport.status(daemon).records.source == count)
+    }
+}
