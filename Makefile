@@ -5,7 +5,7 @@ SAMPLES := Tests/MARCTests/Fixtures/loc-books-50.mrc Tests/MARCTests/Fixtures/lo
 	Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-sru.xml Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-10.gb18030.iso \
 	Tests/MARCTests/Fixtures/marc-charset-cjk1.marc Tests/MARCTests/Fixtures/pymarc-bad_records.mrc
 
-.PHONY: build release run test deps clean
+.PHONY: build release run samples test deps clean
 
 build:
 	$(SWIFT) build
@@ -13,11 +13,13 @@ build:
 release:
 	$(SWIFT) build -c release --product calisd
 
-# Command 1: build calisd, create the development catalogue under var/, and run the MARC tools on shipped
-# samples of real records.
+# Command 1: build calisd (release) and run the daemon on the development config, with its state under var/:
+# a sample member, a sample drop of real records ingested, then serving until Ctrl-C.
 run: release
-	.build/release/calisd check-config --config etc/calisd.dev.toml
-	.build/release/calisd migrate --config etc/calisd.dev.toml
+	scripts/run-dev
+
+# The offline MARC tools on shipped samples of real records.
+samples: release
 	.build/release/calisd marc stats $(SAMPLES)
 	.build/release/calisd marc validate --quiet $(SAMPLES) || true
 	.build/release/calisd marc dump Tests/MARCTests/Fixtures/marc-charset-cjk1.marc

@@ -78,9 +78,23 @@ public struct FileReport: Codable, Sendable, Equatable {
 }
 
 extension FileIngestor {
-    /// Writes the file's report, and its rejected records as ISO 2709, into the member's `reports/` folder.
-    func writeReport(fileID: Int64) throws {
-        guard let file = try store.file(id: fileID) else { return }
+    /// Writes the file's report, and its rejected records as ISO 2709, into the member's `reports/` folder, then
+    /// moves the file to its final state: whoever sees the state can read the report.
+    func finishWithReport(fileID: Int64, state: SubmittedFile.State, reason: String? = nil, heldPath: String? = nil,
+        archivePath: String? = nil) throws
+    {
+        guard var file = try store.file(id: fileID) else { return }
+        file.state = state
+        if let reason { file.reason = reason }
+        if state != .held { file.finishedAt = file.finishedAt ?? CatalogStore.now() }
+        try writeReport(file)
+        try store.updateFile(
+            id: fileID, state: state, reason: reason, spoolPath: heldPath ?? archivePath, heldPath: heldPath,
+            archivePath: archivePath, finished: state != .held)
+    }
+
+    private func writeReport(_ file: SubmittedFile) throws {
+        let fileID = file.id
         let problems = try store.problems(ofFile: fileID)
         let reports = settings.dropDirectory + "/" + file.member + "/" + DropFolder.reportsFolder
         try Self.ensureRealFolder(reports)

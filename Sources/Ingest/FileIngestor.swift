@@ -79,10 +79,9 @@ public final class FileIngestor: Sendable {
         }
         let id = try store.beginFile(
             member: entry.member, name: entry.name, sha256: "", size: 0, mode: SubmittedFile.Mode.incremental.rawValue,
-            spoolPath: target, state: .rejected)
-        try store.updateFile(id: id, state: .rejected, reason: reason, finished: true)
+            spoolPath: target, state: .active)
         logger.warning("file refused", metadata: ["calisd.file": "\(id)", "calisd.member": "\(entry.member)", "calisd.name": "\(StateFolders.safeName(entry.name))", "calisd.reason": "\(reason)"])
-        try writeReport(fileID: id)
+        try finishWithReport(fileID: id, state: .rejected, reason: reason, archivePath: target)
     }
 
     /// Ingests a registered file from where its progress says, until it ends or `shouldStop` says to stop
@@ -123,7 +122,7 @@ public final class FileIngestor: Sendable {
                 }
             }
         } catch let error as MARCError {
-            try store.updateFile(id: fileID, state: .failed, reason: "cannot read the file: \(error.message)", finished: true)
+            try store.updateFile(id: fileID, state: .active, reason: "cannot read the file: \(error.message)")
             logger.error("file failed", metadata: ["calisd.file": "\(fileID)", "calisd.reason": "\(error.message)"])
             return .finished(try finish(file, path: path, state: .failed))
         }
@@ -235,9 +234,8 @@ public final class FileIngestor: Sendable {
         try StateFolders.ensure(held)
         let target = held + "/" + (path as NSString).lastPathComponent
         try Claim.move(path, to: target)
-        try store.updateFile(id: file.id, state: .held, reason: reason, spoolPath: target, heldPath: target)
         logger.warning("file held", metadata: ["calisd.file": "\(file.id)", "calisd.member": "\(file.member)", "calisd.reason": "\(reason)"])
-        try writeReport(fileID: file.id)
+        try finishWithReport(fileID: file.id, state: .held, reason: reason, heldPath: target)
         return .held
     }
 
@@ -247,8 +245,7 @@ public final class FileIngestor: Sendable {
         try StateFolders.ensure(archive)
         let target = archive + "/" + (path as NSString).lastPathComponent
         try Claim.move(path, to: target)
-        try store.updateFile(id: file.id, state: state, spoolPath: target, archivePath: target, finished: true)
-        try writeReport(fileID: file.id)
+        try finishWithReport(fileID: file.id, state: state, archivePath: target)
         if let finished = try store.file(id: file.id) {
             logger.info(
                 "file finished",
@@ -269,8 +266,7 @@ public final class FileIngestor: Sendable {
         try StateFolders.ensure(archive)
         let target = archive + "/" + (path as NSString).lastPathComponent
         if FileManager.default.fileExists(atPath: path) { try Claim.move(path, to: target) }
-        try store.updateFile(id: fileID, state: .rejected, spoolPath: target, archivePath: target, finished: true)
-        try writeReport(fileID: fileID)
+        try finishWithReport(fileID: fileID, state: .rejected, archivePath: target)
     }
 
     static func sha256(_ path: String) throws -> (String, Int64) {

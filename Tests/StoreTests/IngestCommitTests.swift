@@ -45,9 +45,13 @@ struct IngestCommitTests {
             }
             #expect(totals["read"] as Int == 6 && totals["added"] as Int == 3 && totals["changed"] as Int == 1)
             #expect(totals["unchanged"] as Int == 1 && totals["deleted"] as Int == 1 && totals["progress"] as Int == 6)
-            // The change log has one entry per change, in increasing sequence.
+            // The change log has one entry per change, in increasing sequence: each new record starts its union
+            // record (no matcher here), the deleted one's union record goes with it.
             let kinds = try store.writer.read { db in try String.fetchAll(db, sql: "SELECT kind FROM changes ORDER BY seq") }
-            #expect(kinds == ["record-added", "record-added", "record-added", "record-changed", "record-deleted"])
+            #expect(kinds == [
+                "record-added", "union-created", "record-added", "union-created", "record-added", "union-created",
+                "record-changed", "record-deleted", "union-deleted",
+            ])
         }
     }
 
