@@ -32,18 +32,24 @@ public enum Identifiers {
     /// The LoC LCCN normalisation: blanks removed, text after `/` dropped, a hyphenated serial zero-padded to
     /// six digits ("n 78-890351" → "n78890351", "85-2 " → "85000002").
     public static func lccn(_ text: String) -> String? {
-        var value = text.filter { $0 != " " }
-        if let slash = value.firstIndex(of: "/") { value = String(value[..<slash]) }
-        if let hyphen = value.firstIndex(of: "-") {
-            let serial = value[value.index(after: hyphen)...]
-            guard serial.allSatisfy(\.isASCIIDigit), serial.count <= 6 else { return nil }
-            value = value[..<hyphen] + String(repeating: "0", count: 6 - serial.count) + serial
+        var value: [UInt8] = []
+        value.reserveCapacity(16)
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "/") { break }
+            if byte != UInt8(ascii: " ") { value.append(byte) }
         }
-        guard value.count >= 8, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
-            value.suffix(8).allSatisfy(\.isASCIIDigit)
+        if let hyphen = value.firstIndex(of: UInt8(ascii: "-")) {
+            let serial = value[(hyphen + 1)...]
+            guard serial.allSatisfy({ (0x30...0x39).contains($0) }), serial.count <= 6 else { return nil }
+            value = Array(value[..<hyphen]) + Array(repeating: UInt8(ascii: "0"), count: 6 - serial.count) + serial
+        }
+        guard value.count >= 8, value.allSatisfy({ $0 < 0x80 && (isASCIILetter($0) || (0x30...0x39).contains($0)) }),
+            value.suffix(8).allSatisfy({ (0x30...0x39).contains($0) })
         else { return nil }
-        return value.lowercased()
+        return String(decoding: value.map { isASCIILetter($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
+
+    static func isASCIILetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
 
     /// The number of an OCLC control number in 035$a ("(OCoLC)ocm01234567" → "1234567"); nil for other systems.
     public static func oclc(_ text: String) -> String? {
@@ -67,25 +73,30 @@ public enum Identifiers {
     }
 
     /// The first run of identifier characters (digits, X; hyphens and spaces inside it skipped) when it has one
-    /// of the expected lengths.
+    /// of the expected lengths. Works on the UTF-8 bytes: it runs for every identifier of every record.
     static func leadingIdentifier(_ text: String, lengths: Set<Int>) -> String? {
-        var collected = ""
+        var collected: [UInt8] = []
+        collected.reserveCapacity(16)
         var started = false
-        for character in text {
-            if character.isASCIIDigit || ((character == "X" || character == "x") && started) {
-                collected.append(character == "x" ? "X" : character)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                collected.append(byte)
                 started = true
-            } else if started && (character == "-" || character == " ") {
+            case UInt8(ascii: "X") where started, UInt8(ascii: "x") where started:
+                collected.append(UInt8(ascii: "X"))
+            case UInt8(ascii: "-"), UInt8(ascii: " "):
                 continue
-            } else if started {
-                break
-            } else if character != " " && character != "-" {
-                // A prefix such as "ISBN" is allowed; anything else before the number is not the number.
-                if !"ISBNisbnISSNissn:".contains(character) { return nil }
+            default:
+                if started { return lengths.contains(collected.count) ? String(decoding: collected, as: UTF8.self) : nil }
+                // A prefix such as "ISBN" or "ISSN:" is allowed; anything else before the number is not the number.
+                guard Self.prefixBytes.contains(byte) else { return nil }
             }
         }
-        return lengths.contains(collected.count) ? collected : nil
+        return lengths.contains(collected.count) ? String(decoding: collected, as: UTF8.self) : nil
     }
+
+    private static let prefixBytes = Set("ISBNisbnISSNissn:".utf8)
 
     static func isbn10CheckDigit(_ body: Substring) -> Character {
         let sum = body.enumerated().reduce(0) { $0 + (10 - $1.offset) * Int($1.element.asciiValue! - 48) }

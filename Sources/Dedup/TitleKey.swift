@@ -7,6 +7,7 @@ public enum TitleKey {
     static let maximumLength = 200
 
     public static func normalise(_ title: String) -> String? {
+        if let ascii = normaliseASCII(title) { return ascii.isEmpty ? nil : ascii }
         let folded = title.precomposedStringWithCompatibilityMapping
             .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
         var key = ""
@@ -24,6 +25,27 @@ public enum TitleKey {
             // Marks left after folding (combining characters outside Latin) are dropped with the rest.
         }
         return key.isEmpty ? nil : key
+    }
+
+    /// The same normal form for a title that is all ASCII (most Latin titles), without Foundation's folding:
+    /// letters lowercased, digits kept, everything else a word break. Nil when the title is not ASCII.
+    static func normaliseASCII(_ title: String) -> String? {
+        var key: [UInt8] = []
+        key.reserveCapacity(title.utf8.count)
+        var pendingSpace = false
+        for byte in title.utf8 {
+            guard byte < 0x80 else { return nil }
+            let isLetter = (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+            if isLetter || (0x30...0x39).contains(byte) {
+                if pendingSpace && !key.isEmpty { key.append(0x20) }
+                pendingSpace = false
+                key.append(isLetter ? byte | 0x20 : byte)
+                if key.count >= maximumLength { break }
+            } else {
+                pendingSpace = true
+            }
+        }
+        return String(decoding: key, as: UTF8.self)
     }
 
     /// Drops a leading article the record says to skip (MARC21 245 second indicator) and text between the

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MARC
 import Store
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -106,7 +107,7 @@ public final class FileIngestor: Sendable {
                 if try !processDeleteList(file, path: path, shouldStop: shouldStop) { return .interrupted }
             case .incremental, .full:
                 if file.total == nil || (file.mode == .full && file.progress == 0 && !file.approved) {
-                    let survey = try survey(path, member: file.member)
+                    let survey = try survey(path, member: file.member, needsLocalIDs: file.mode == .full && !file.approved)
                     try store.updateFile(id: fileID, state: .active, total: survey.total)
                     status.advance(done: file.progress, total: survey.total)
                     if file.mode == .full && !file.approved, let reason = guardReason(survey, member: file.member) {
@@ -129,7 +130,8 @@ public final class FileIngestor: Sendable {
         return .finished(try finish(file, path: path))
     }
 
-    /// Streams the records after the file's progress, committing a batch at a time.
+    /// Streams the records after the file's progress, committing a batch at a time. Reading and keying the next
+    /// batch overlaps the commit of the last one (two cores); commits stay in order, one at a time.
     /// - Returns: false when stopped before the end.
     private func processRecords(_ file: SubmittedFile, path: String, shouldStop: () -> Bool) throws -> Bool {
         let reader = try MARCReaders.open(path: path).reader
@@ -137,6 +139,7 @@ public final class FileIngestor: Sendable {
         var records: [IncomingRecord] = []
         var problems: [FileProblem] = []
         let resumeAt = try store.progress(ofFile: file.id)
+        let committer = BatchCommitter(ingestor: self, file: file)
         while let item = try reader.next() {
             index += 1
             if index <= resumeAt { continue }
@@ -150,15 +153,21 @@ public final class FileIngestor: Sendable {
                 problems.append(problem)
             }
             if records.count + problems.count >= settings.batchSize {
-                _ = try commit(file, records: &records, problems: &problems, progress: index)
-                if shouldStop() { return false }
+                try committer.submit(records, problems, progress: index)
+                records.removeAll(keepingCapacity: true)
+                problems.removeAll(keepingCapacity: true)
+                if shouldStop() {
+                    try committer.finish()
+                    return false
+                }
             }
         }
-        _ = try commit(file, records: &records, problems: &problems, progress: index)
+        try committer.submit(records, problems, progress: index)
+        try committer.finish()
         return true
     }
 
-    private func commit(
+    fileprivate func commit(
         _ file: SubmittedFile, records: inout [IncomingRecord], problems: inout [FileProblem], progress: Int
     ) throws -> BatchCounts {
         let counts = try store.commitBatch(
@@ -167,6 +176,46 @@ public final class FileIngestor: Sendable {
         problems.removeAll(keepingCapacity: true)
         status.advance(done: progress, total: nil)
         return counts
+    }
+
+    /// Commits batches on a queue of its own, at most one waiting behind the one being committed.
+    final class BatchCommitter: Sendable {
+        private let ingestor: FileIngestor
+        private let file: SubmittedFile
+        private let queue = DispatchQueue(label: "calisd.ingest.commit")
+        private let slot = DispatchSemaphore(value: 1)
+        private let failure = Mutex<(any Error)?>(nil)
+
+        init(ingestor: FileIngestor, file: SubmittedFile) {
+            self.ingestor = ingestor
+            self.file = file
+        }
+
+        /// Hands a batch over once the previous one is committed; rethrows the previous commit's failure.
+        func submit(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) throws {
+            slot.wait()
+            if let error = failure.withLock({ $0 }) {
+                slot.signal()
+                throw error
+            }
+            queue.async { [self] in
+                do {
+                    var records = records
+                    var problems = problems
+                    _ = try ingestor.commit(file, records: &records, problems: &problems, progress: progress)
+                } catch {
+                    failure.withLock { $0 = error }
+                }
+                slot.signal()
+            }
+        }
+
+        /// Waits for the last batch; rethrows its failure.
+        func finish() throws {
+            slot.wait()
+            slot.signal()
+            if let error = failure.withLock({ $0 }) { throw error }
+        }
     }
 
     /// A `*.delete.txt`: one local id per line; blank lines and `#` comments skipped.
@@ -205,8 +254,13 @@ public final class FileIngestor: Sendable {
 
     /// One pass before the work: the number of records (progress shows "done of total"), and for a full snapshot
     /// the local ids it carries, which the withdrawal guard needs before anything changes.
-    private func survey(_ path: String, member: String) throws -> Survey {
-        let reader = try MARCReaders.open(path: path).reader
+    private func survey(_ path: String, member: String, needsLocalIDs: Bool) throws -> Survey {
+        let opened = try MARCReaders.open(path: path)
+        if !needsLocalIDs, opened.format == .iso2709, !opened.compressed {
+            // Only the count is needed: count record terminators rather than parse every record twice.
+            return Survey(total: try Self.countTerminators(path), localIDs: [])
+        }
+        let reader = opened.reader
         var survey = Survey(total: 0, localIDs: [])
         while let item = try reader.next() {
             survey.total += 1
@@ -267,6 +321,35 @@ public final class FileIngestor: Sendable {
         let target = archive + "/" + (path as NSString).lastPathComponent
         if FileManager.default.fileExists(atPath: path) { try Claim.move(path, to: target) }
         try finishWithReport(fileID: fileID, state: .rejected, archivePath: target)
+    }
+
+    /// Records in an ISO 2709 file, by their terminators (a last record without one counts too).
+    static func countTerminators(_ path: String) throws -> Int {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw IngestError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var count = 0
+        // Data after the last terminator that is not padding (newlines, spaces, NULs, ^Z) is one more record.
+        var unterminated = false
+        while true {
+            let read = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if read < 0 && errno == EINTR { continue }
+            if read < 0 { throw IngestError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            if read == 0 { break }
+            buffer.withUnsafeBytes { raw in
+                var position = raw.baseAddress!
+                let end = raw.baseAddress! + read
+                while let found = memchr(position, Int32(MARCDelimiter.record), end - position) {
+                    count += 1
+                    unterminated = false
+                    position = UnsafeRawPointer(found) + 1
+                }
+                let tail = UnsafeRawBufferPointer(start: position, count: end - position)
+                if tail.contains(where: { ![0x00, 0x0A, 0x0D, 0x1A, 0x20].contains($0) }) { unterminated = true }
+            }
+        }
+        return unterminated ? count + 1 : count
     }
 
     static func sha256(_ path: String) throws -> (String, Int64) {

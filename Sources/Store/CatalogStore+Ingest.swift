@@ -20,6 +20,8 @@ public struct IncomingRecord: Sendable {
     public var deleted: Bool
     /// The normalised keys the union matcher works on.
     public var keys: [MatchKey]
+    /// SHA-256 of `record`, computed where the record is made (the reading thread, not the writer's).
+    public var contentHash: [UInt8]
 
     public init(
         localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false,
@@ -31,6 +33,7 @@ public struct IncomingRecord: Sendable {
         self.record = record
         self.deleted = deleted
         self.keys = keys
+        contentHash = Array(SHA256.hash(data: record))
     }
 }
 
@@ -105,67 +108,92 @@ extension CatalogStore {
         try writer.write { db in
             var counts = BatchCounts()
             let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
-            let lookup = try db.cachedStatement(
-                sql: "SELECT id, content_hash, status, locked FROM source_records WHERE member = ? AND local_id = ?")
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
-                        file_id, confirmed_file, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            let update = try db.cachedStatement(
-                sql: """
-                    UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
-                        status = 'active', file_id = ?, confirmed_file = ?, updated_at = ? WHERE id = ?
-                    """)
-            let confirm = try db.cachedStatement(sql: "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
-            let delete = try db.cachedStatement(
-                sql: "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
-            let change = try db.cachedStatement(
-                sql: "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
+            let lookup = try RawStatement(
+                db, "SELECT id, content_hash, status = 'active', locked FROM source_records WHERE member = ? AND local_id = ?")
+            let insert = try RawStatement(
+                db,
+                """
+                INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
+                    file_id, confirmed_file, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """)
+            let update = try RawStatement(
+                db,
+                """
+                UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
+                    status = 'active', file_id = ?, confirmed_file = ?, updated_at = ? WHERE id = ?
+                """)
+            let confirm = try RawStatement(db, "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
+            let delete = try RawStatement(
+                db, "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
+            let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
+            func log(_ kind: String, _ id: Int64) throws {
+                change.bind(1, now)
+                change.bind(2, kind)
+                change.bind(3, id)
+                change.bind(4, member)
+                try change.run()
+            }
             for incoming in records {
-                let hash = Data(SHA256.hash(data: incoming.record))
-                let existing = try Row.fetchOne(lookup, arguments: [member, incoming.localID])
+                lookup.bind(1, member)
+                lookup.bind(2, incoming.localID)
+                var existing: (id: Int64, sameContent: Bool, active: Bool, locked: Bool)?
+                if try lookup.step() {
+                    existing = (
+                        lookup.int64(0), lookup.blobEquals(1, incoming.contentHash), lookup.int64(2) == 1, lookup.int64(3) == 1
+                    )
+                }
+                lookup.reset()
                 if incoming.deleted {
-                    guard let existing, existing["status"] as String == "active" else {
+                    guard let existing, existing.active, !existing.locked else {
                         counts.unchanged += 1
                         continue
                     }
-                    let id: Int64 = existing["id"]
-                    if existing["locked"] as Int64 == 1 {
-                        counts.unchanged += 1
-                        continue
-                    }
-                    try delete.execute(arguments: [fileID, now, id])
-                    try change.execute(arguments: [now, "record-deleted", id, member])
-                    try placement.remove(sourceID: id, member: member)
+                    delete.bind(1, fileID)
+                    delete.bind(2, now)
+                    delete.bind(3, existing.id)
+                    try delete.run()
+                    try log("record-deleted", existing.id)
+                    try placement.remove(sourceID: existing.id, member: member)
                     counts.deleted += 1
                     continue
                 }
                 guard let existing else {
-                    try insert.execute(arguments: [
-                        member, incoming.localID, incoming.flavour, incoming.originalEncoding, Data(incoming.record),
-                        hash, fileID, fileID, now,
-                    ])
-                    let id = db.lastInsertedRowID
-                    try change.execute(arguments: [now, "record-added", id, member])
+                    insert.bind(1, member)
+                    insert.bind(2, incoming.localID)
+                    insert.bind(3, incoming.flavour)
+                    insert.bind(4, incoming.originalEncoding)
+                    insert.bind(5, blob: incoming.record)
+                    insert.bind(6, blob: incoming.contentHash)
+                    insert.bind(7, fileID)
+                    insert.bind(8, fileID)
+                    insert.bind(9, now)
+                    _ = try insert.step()
+                    let id = insert.int64(0)
+                    insert.reset()
+                    try log("record-added", id)
                     try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
                     counts.added += 1
                     continue
                 }
-                let id: Int64 = existing["id"]
-                if existing["content_hash"] as Data == hash && existing["status"] as String == "active"
-                    || existing["locked"] as Int64 == 1
-                {
-                    try confirm.execute(arguments: [fileID, id])
+                if existing.sameContent && existing.active || existing.locked {
+                    confirm.bind(1, fileID)
+                    confirm.bind(2, existing.id)
+                    try confirm.run()
                     counts.unchanged += 1
                     continue
                 }
-                try update.execute(arguments: [
-                    incoming.flavour, incoming.originalEncoding, Data(incoming.record), hash, fileID, fileID, now, id,
-                ])
-                try change.execute(arguments: [now, "record-changed", id, member])
-                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: false)
+                update.bind(1, incoming.flavour)
+                update.bind(2, incoming.originalEncoding)
+                update.bind(3, blob: incoming.record)
+                update.bind(4, blob: incoming.contentHash)
+                update.bind(5, fileID)
+                update.bind(6, fileID)
+                update.bind(7, now)
+                update.bind(8, existing.id)
+                try update.run()
+                try log("record-changed", existing.id)
+                try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
                 counts.changed += 1
             }
             let problem = try db.cachedStatement(

@@ -43,6 +43,9 @@ public struct CatalogStore: Sendable {
             // WAL with synchronous=NORMAL: a crash loses at most the last transactions since a checkpoint's
             // sync, never consistency; ingest records its progress in the same transactions, so it resumes.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Checkpoint every ~40 MiB of WAL instead of 4 MiB: a batch rewrites the same index pages, and
+            // each checkpoint copies them back; fewer checkpoints, fewer copies (the load benchmark measures it).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         return configuration
     }

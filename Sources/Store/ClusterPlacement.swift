@@ -8,74 +8,88 @@ struct ClusterPlacement {
     static let maximumCandidates = 20
     static let maximumCandidateRows = 2_000
 
-    let db: Database
     let matcher: any UnionMatcher
     let now: Int64
-    private let deleteKeys: Statement
-    private let insertKey: Statement
-    private let candidates: Statement
-    private let clusterKeys: Statement
-    private let unionOf: Statement
-    private let join: Statement
-    private let leave: Statement
-    private let createUnion: Statement
-    private let memberCount: Statement
-    private let union: Statement
-    private let setMaster: Statement
-    private let deleteUnion: Statement
-    private let change: Statement
+    private let deleteKeys: RawStatement
+    private let insertKey: RawStatement
+    private let candidates: RawStatement
+    private let clusterKeys: RawStatement
+    private let unionOf: RawStatement
+    private let join: RawStatement
+    private let leave: RawStatement
+    private let createUnion: RawStatement
+    private let memberCount: RawStatement
+    private let master: RawStatement
+    private let setMaster: RawStatement
+    private let deleteUnion: RawStatement
+    private let change: RawStatement
 
     init(db: Database, matcher: any UnionMatcher, now: Int64) throws {
-        self.db = db
         self.matcher = matcher
         self.now = now
-        deleteKeys = try db.cachedStatement(sql: "DELETE FROM match_keys WHERE source_id = ?")
-        insertKey = try db.cachedStatement(sql: "INSERT OR IGNORE INTO match_keys (kind, value, source_id) VALUES (?, ?, ?)")
-        candidates = try db.cachedStatement(
-            sql: """
-                SELECT DISTINCT cm.union_id FROM match_keys mk JOIN cluster_members cm ON cm.source_id = mk.source_id
-                WHERE mk.kind = ? AND mk.value = ? AND mk.source_id <> ? LIMIT \(Self.maximumCandidates)
-                """)
-        clusterKeys = try db.cachedStatement(
-            sql: """
-                SELECT cm.source_id, mk.kind, mk.value FROM cluster_members cm JOIN match_keys mk ON mk.source_id = cm.source_id
-                WHERE cm.union_id = ? AND cm.source_id <> ? ORDER BY cm.source_id LIMIT \(Self.maximumCandidateRows)
-                """)
-        unionOf = try db.cachedStatement(sql: "SELECT union_id FROM cluster_members WHERE source_id = ?")
-        join = try db.cachedStatement(
-            sql: """
-                INSERT INTO cluster_members (source_id, union_id) VALUES (?, ?)
-                ON CONFLICT (source_id) DO UPDATE SET union_id = excluded.union_id
-                """)
-        leave = try db.cachedStatement(sql: "DELETE FROM cluster_members WHERE source_id = ?")
-        createUnion = try db.cachedStatement(
-            sql: "INSERT INTO union_records (master_id, created_at, updated_at) VALUES (?, ?, ?) RETURNING id")
-        memberCount = try db.cachedStatement(sql: "SELECT count(*) FROM cluster_members WHERE union_id = ?")
-        union = try db.cachedStatement(sql: "SELECT master_id FROM union_records WHERE id = ?")
-        setMaster = try db.cachedStatement(
-            sql: """
-                UPDATE union_records SET updated_at = ?,
-                    master_id = (SELECT min(source_id) FROM cluster_members WHERE union_id = ?) WHERE id = ?
-                """)
-        deleteUnion = try db.cachedStatement(
-            sql: "UPDATE union_records SET status = 'deleted', master_id = NULL, updated_at = ? WHERE id = ?")
-        change = try db.cachedStatement(
-            sql: "INSERT INTO changes (at, kind, union_id, source_id, member) VALUES (?, ?, ?, ?, ?)")
+        deleteKeys = try RawStatement(db, "DELETE FROM match_keys WHERE source_id = ?")
+        insertKey = try RawStatement(db, "INSERT OR IGNORE INTO match_keys (kind, value, source_id) VALUES (?, ?, ?)")
+        candidates = try RawStatement(
+            db,
+            """
+            SELECT DISTINCT cm.union_id FROM match_keys mk JOIN cluster_members cm ON cm.source_id = mk.source_id
+            WHERE mk.kind = ? AND mk.value = ? AND mk.source_id <> ? LIMIT \(Self.maximumCandidates)
+            """)
+        clusterKeys = try RawStatement(
+            db,
+            """
+            SELECT cm.source_id, mk.kind, mk.value FROM cluster_members cm JOIN match_keys mk ON mk.source_id = cm.source_id
+            WHERE cm.union_id = ? AND cm.source_id <> ? ORDER BY cm.source_id LIMIT \(Self.maximumCandidateRows)
+            """)
+        unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
+        join = try RawStatement(
+            db,
+            """
+            INSERT INTO cluster_members (source_id, union_id) VALUES (?, ?)
+            ON CONFLICT (source_id) DO UPDATE SET union_id = excluded.union_id
+            """)
+        leave = try RawStatement(db, "DELETE FROM cluster_members WHERE source_id = ?")
+        createUnion = try RawStatement(
+            db, "INSERT INTO union_records (master_id, created_at, updated_at) VALUES (?, ?, ?) RETURNING id")
+        memberCount = try RawStatement(db, "SELECT count(*) FROM cluster_members WHERE union_id = ?")
+        master = try RawStatement(db, "SELECT master_id FROM union_records WHERE id = ?")
+        setMaster = try RawStatement(
+            db,
+            """
+            UPDATE union_records SET updated_at = ?,
+                master_id = (SELECT min(source_id) FROM cluster_members WHERE union_id = ?) WHERE id = ?
+            """)
+        deleteUnion = try RawStatement(
+            db, "UPDATE union_records SET status = 'deleted', master_id = NULL, updated_at = ? WHERE id = ?")
+        change = try RawStatement(db, "INSERT INTO changes (at, kind, union_id, source_id, member) VALUES (?, ?, ?, ?, ?)")
     }
 
     /// Stores `keys` for the source record and puts it in the union record the matcher chooses.
     /// - Returns: the union record it is in.
     @discardableResult
     func place(sourceID: Int64, member: String, keys: [MatchKey], isNew: Bool) throws -> Int64 {
-        if !isNew { try deleteKeys.execute(arguments: [sourceID]) }
-        for key in keys { try insertKey.execute(arguments: [key.kind, key.value, sourceID]) }
-        let previous = isNew ? nil : try Int64.fetchOne(unionOf, arguments: [sourceID])
+        if !isNew {
+            deleteKeys.bind(1, sourceID)
+            try deleteKeys.run()
+        }
+        for key in keys {
+            insertKey.bind(1, key.kind)
+            insertKey.bind(2, key.value)
+            insertKey.bind(3, sourceID)
+            try insertKey.run()
+        }
+        let previous = isNew ? nil : try union(of: sourceID)
 
         var found: [ClusterCandidate] = []
         var seen: Set<Int64> = []
         for key in matcher.blockingKeys(keys) where seen.count < Self.maximumCandidates {
-            for unionID in try Int64.fetchAll(candidates, arguments: [key.kind, key.value, sourceID])
-            where seen.insert(unionID).inserted {
+            candidates.bind(1, key.kind)
+            candidates.bind(2, key.value)
+            candidates.bind(3, sourceID)
+            var unions: [Int64] = []
+            while try candidates.step() { unions.append(candidates.int64(0)) }
+            candidates.reset()
+            for unionID in unions where seen.insert(unionID).inserted {
                 found.append(try candidate(unionID, excluding: sourceID))
             }
         }
@@ -83,47 +97,95 @@ struct ClusterPlacement {
         if let chosen {
             if chosen == previous { return chosen }
             if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
-            try join.execute(arguments: [sourceID, chosen])
-            try setMaster.execute(arguments: [now, chosen, chosen])
-            try change.execute(arguments: [now, "union-joined", chosen, sourceID, member])
+            try joinUnion(sourceID, chosen)
+            try refreshMaster(chosen)
+            try log("union-joined", union: chosen, source: sourceID, member: member)
             return chosen
         }
         // No match: a record alone in its union record keeps it; one that leaves a cluster starts a new one.
-        if let previous, try Int.fetchOne(memberCount, arguments: [previous]) == 1 { return previous }
+        if let previous, try count(previous) == 1 { return previous }
         if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
-        guard let created = try Int64.fetchOne(createUnion, arguments: [sourceID, now, now]) else {
+        createUnion.bind(1, sourceID)
+        createUnion.bind(2, now)
+        createUnion.bind(3, now)
+        guard try createUnion.step() else {
+            createUnion.reset()
             throw StoreError(.invalid, "no union record id returned")
         }
-        try join.execute(arguments: [sourceID, created])
-        try change.execute(arguments: [now, "union-created", created, sourceID, member])
+        let created = createUnion.int64(0)
+        createUnion.reset()
+        try joinUnion(sourceID, created)
+        try log("union-created", union: created, source: sourceID, member: member)
         return created
     }
 
     /// Takes a deleted or withdrawn source record out of its union record; an emptied union record is deleted.
     func remove(sourceID: Int64, member: String) throws {
-        try deleteKeys.execute(arguments: [sourceID])
-        guard let unionID = try Int64.fetchOne(unionOf, arguments: [sourceID]) else { return }
+        deleteKeys.bind(1, sourceID)
+        try deleteKeys.run()
+        guard let unionID = try union(of: sourceID) else { return }
         try remove(sourceID: sourceID, from: unionID, member: member)
     }
 
     private func remove(sourceID: Int64, from unionID: Int64, member: String) throws {
-        try leave.execute(arguments: [sourceID])
-        if try Int.fetchOne(memberCount, arguments: [unionID]) == 0 {
-            try deleteUnion.execute(arguments: [now, unionID])
-            try change.execute(arguments: [now, "union-deleted", unionID, sourceID, member])
+        leave.bind(1, sourceID)
+        try leave.run()
+        if try count(unionID) == 0 {
+            deleteUnion.bind(1, now)
+            deleteUnion.bind(2, unionID)
+            try deleteUnion.run()
+            try log("union-deleted", union: unionID, source: sourceID, member: member)
         } else {
-            if try Int64.fetchOne(union, arguments: [unionID]) == sourceID {
-                try setMaster.execute(arguments: [now, unionID, unionID])
-            }
-            try change.execute(arguments: [now, "union-left", unionID, sourceID, member])
+            master.bind(1, unionID)
+            let wasMaster = try master.step() && !master.isNull(0) && master.int64(0) == sourceID
+            master.reset()
+            if wasMaster { try refreshMaster(unionID) }
+            try log("union-left", union: unionID, source: sourceID, member: member)
         }
+    }
+
+    private func union(of sourceID: Int64) throws -> Int64? {
+        unionOf.bind(1, sourceID)
+        defer { unionOf.reset() }
+        return try unionOf.step() ? unionOf.int64(0) : nil
+    }
+
+    private func count(_ unionID: Int64) throws -> Int {
+        memberCount.bind(1, unionID)
+        defer { memberCount.reset() }
+        return try memberCount.step() ? Int(memberCount.int64(0)) : 0
+    }
+
+    private func joinUnion(_ sourceID: Int64, _ unionID: Int64) throws {
+        join.bind(1, sourceID)
+        join.bind(2, unionID)
+        try join.run()
+    }
+
+    private func refreshMaster(_ unionID: Int64) throws {
+        setMaster.bind(1, now)
+        setMaster.bind(2, unionID)
+        setMaster.bind(3, unionID)
+        try setMaster.run()
+    }
+
+    private func log(_ kind: String, union unionID: Int64, source sourceID: Int64, member: String) throws {
+        change.bind(1, now)
+        change.bind(2, kind)
+        change.bind(3, unionID)
+        change.bind(4, sourceID)
+        change.bind(5, member)
+        try change.run()
     }
 
     private func candidate(_ unionID: Int64, excluding sourceID: Int64) throws -> ClusterCandidate {
         var bySource: [(Int64, [MatchKey])] = []
-        for row in try Row.fetchAll(clusterKeys, arguments: [unionID, sourceID]) {
-            let source: Int64 = row[0]
-            let key = MatchKey(row[1], row[2])
+        clusterKeys.bind(1, unionID)
+        clusterKeys.bind(2, sourceID)
+        defer { clusterKeys.reset() }
+        while try clusterKeys.step() {
+            let source = clusterKeys.int64(0)
+            let key = MatchKey(clusterKeys.text(1), clusterKeys.text(2))
             if let last = bySource.last, last.0 == source {
                 bySource[bySource.count - 1].1.append(key)
             } else {

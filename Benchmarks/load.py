@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Full load through the daemon against SQLite's own floor, on the same records, in the same run.
+
+    Benchmarks/load.py [--sizes 50000,100000,250000] [--rounds 1]
+
+The records are the Library of Congress BooksAll 2016 part01 file: 250,000 real, distinct records (distinct
+001s), which LoC shipped inside pymarc 5.4.0's source distribution (see ../shared/data/marc/MANIFEST.md); the
+script fetches that sdist from PyPI once into Benchmarks/work/ (git-ignored). For each size it takes the first
+N records, starts a release `calisd serve` on a fresh state folder, registers one member, renames the file into
+its drop folder and times until `/v1/files` says done: parse, transcode check, keys, union matching, SQLite
+commits, report and archive. Peak RSS is the daemon's VmHWM. SQLite's floor is `sqlite3 .import` of the same
+match keys calisd stored into a table of the same shape, one transaction, measured right after.
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "Benchmarks", "work")
+BINARY = os.path.join(ROOT, ".build", "release", "calisd")
+SDIST = os.path.join(WORK, "pymarc-5.4.0.tar.gz")
+BOOKSALL = os.path.join(WORK, "BooksAll.2016.part01.utf8")
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("calisd")
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def call(sock, method, target, body=None):
+    connection = UnixConnection(sock)
+    connection.request(method, target, body=body, headers={"Content-Type": "application/json"} if body else {})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, json.loads(data) if data else None
+
+
+def booksall():
+    if os.path.exists(BOOKSALL):
+        return BOOKSALL
+    os.makedirs(WORK, exist_ok=True)
+    if not os.path.exists(SDIST):
+        subprocess.run([sys.executable, "-m", "pip", "download", "pymarc==5.4.0", "--no-deps", "--no-binary", ":all:",
+                        "--no-build-isolation", "-d", WORK], check=True)
+    with tarfile.open(SDIST) as archive:
+        member = archive.getmember("pymarc-5.4.0/BooksAll.2016.part01.utf8")
+        with archive.extractfile(member) as source, open(BOOKSALL + ".tmp", "wb") as target:
+            shutil.copyfileobj(source, target)
+    os.rename(BOOKSALL + ".tmp", BOOKSALL)
+    return BOOKSALL
+
+
+def first_records(source, count):
+    path = os.path.join(WORK, f"booksall-first{count}.mrc")
+    if os.path.exists(path):
+        return path
+    with open(source, "rb") as handle:
+        data = handle.read()
+    end = 0
+    for _ in range(count):
+        end = data.index(b"\x1d", end) + 1
+    with open(path + ".tmp", "wb") as out:
+        out.write(data[:end])
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def load(path, count):
+    state = os.path.join(WORK, "load")
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state)
+    config = os.path.join(state, "calisd.toml")
+    with open(config, "w") as handle:
+        handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n')
+    sock = os.path.join(state, "calisd.sock")
+    log = open(os.path.join(state, "calisd.log"), "w")
+    daemon = subprocess.Popen([BINARY, "serve", "--config", config], stderr=log, stdout=log)
+    try:
+        for _ in range(200):
+            try:
+                if call(sock, "GET", "/v1/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        status, _ = call(sock, "POST", "/v1/members", json.dumps({"code": "M001", "name": "Benchmark"}).encode())
+        assert status == 201, status
+        staged = os.path.join(state, "drop", "M001", ".load.mrc.part")
+        shutil.copyfile(path, staged)
+        start = time.monotonic()
+        os.rename(staged, os.path.join(state, "drop", "M001", "load.mrc"))
+        while True:
+            _, files = call(sock, "GET", "/v1/files?member=M001")
+            if files and files[0]["state"] in ("done", "failed", "held", "rejected"):
+                break
+            time.sleep(0.02)
+        seconds = time.monotonic() - start
+        file = files[0]
+        rss = peak_rss_kib(daemon.pid)
+        database = sum(os.path.getsize(os.path.join(state, "state", name))
+                       for name in os.listdir(os.path.join(state, "state")) if name.startswith("catalogue.sqlite"))
+        _, status = call(sock, "GET", "/v1/status")
+    finally:
+        daemon.terminate()
+        daemon.wait()
+        log.close()
+    assert file["state"] == "done" and file["counts"]["added"] == count, file
+    return {"seconds": seconds, "rss_mib": rss / 1024, "db_mb": database / 1e6, "union": status["records"]["union"],
+            "source": status["records"]["source"], "database": os.path.join(state, "state", "catalogue.sqlite")}
+
+
+def sqlite_floor(database):
+    keys = os.path.join(WORK, "keys.csv")
+    subprocess.run(["sqlite3", "-csv", database, "SELECT kind, value, source_id FROM match_keys"],
+                   stdout=open(keys, "w"), check=True)
+    rows = sum(1 for _ in open(keys))
+    target = os.path.join(WORK, "floor.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(target + suffix):
+            os.remove(target + suffix)
+    script = ("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n"
+              "CREATE TABLE match_keys (kind TEXT NOT NULL, value TEXT NOT NULL, source_id INTEGER NOT NULL, "
+              "PRIMARY KEY (kind, value, source_id)) STRICT, WITHOUT ROWID;\n"
+              f".import --csv {keys} match_keys\n")
+    start = time.monotonic()
+    subprocess.run(["sqlite3", target], input=script.encode(), check=True, stdout=subprocess.DEVNULL)
+    return rows, time.monotonic() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="50000,100000,250000")
+    parser.add_argument("--no-build", action="store_true")
+    arguments = parser.parse_args()
+    if not arguments.no_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True)
+    source = booksall()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, {os.cpu_count()} cores")
+    print("| records | calisd s | calisd records/s | peak RSS MiB | database MB | union records | "
+          "sqlite3 .import of the same keys: rows, s | calisd time ÷ sqlite3 time |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in [int(text) for text in arguments.sizes.split(",")]:
+        path = first_records(source, size)
+        result = load(path, size)
+        rows, seconds = sqlite_floor(result["database"])
+        rate = size / result["seconds"]
+        print(f"| {size:,} | {result['seconds']:.2f} | {rate:,.0f} | {result['rss_mib']:.0f} | {result['db_mb']:.0f} | "
+              f"{result['union']:,} | {rows:,}, {seconds:.2f} | {result['seconds'] / seconds:.1f}× |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
