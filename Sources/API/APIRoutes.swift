@@ -168,6 +168,7 @@ struct APIRoutes: Sendable {
         for path in [folder, folder + "/" + DropFolder.reportsFolder] where mkdir(path, 0o2775) != 0 && errno != EEXIST {
             throw APIError(.internalServerError, "io", "member added, but \(path) cannot be created: \(String(cString: strerror(errno)))")
         }
+        context.ingest.memberAdded(body.code)
         logger.notice("member added", metadata: ["calisd.member": "\(body.code)", "calisd.peer.uid": "\(request.peer.uid)"])
         return .json(try memberBody(member), status: .created)
     }

@@ -25,6 +25,8 @@ public final class IngestService: Service, Sendable {
     private let settings: IngestSettings
     private let logger: Logger
     private let work = Mutex(WorkState())
+    /// The running loop's input, so others can ask it to look at a folder (a member just added).
+    private let loopInput = Mutex<AsyncStream<DropWatcher.Event?>.Continuation?>(nil)
     private let worker = DispatchQueue(label: "calisd.ingest.worker")
     /// How often an unchanged folder is scanned in full, as a backstop to inotify.
     private let scanInterval: Duration
@@ -45,6 +47,8 @@ public final class IngestService: Service, Sendable {
         // inotify's thread and the clock feed one stream, so one loop owns the settle rule.
         let (events, input) = AsyncStream<DropWatcher.Event?>.makeStream(bufferingPolicy: .unbounded)
         watcher.start { input.yield($0) }
+        loopInput.withLock { $0 = input }
+        defer { loopInput.withLock { $0 = nil } }
         await withDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -139,6 +143,12 @@ public final class IngestService: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// A member was added: its folder may already hold files (dropped before it was registered), and a folder
+    /// that existed before gives inotify nothing to report.
+    public func memberAdded(_ code: String) {
+        _ = loopInput.withLock { $0?.yield(.folder(name: code)) }
     }
 
     /// A file uploaded over the socket, complete in the uploads folder: claimed into the spool and registered

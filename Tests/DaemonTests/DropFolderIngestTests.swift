@@ -40,6 +40,20 @@ struct DropFolderIngestTests {
         #expect((report["counts"] as? [String: Int])?["added"] == 50)
     }
 
+    @Test("files in a folder whose member is not registered wait, untouched, and are taken once the member is added")
+    func unregisteredMemberFilesWait() async throws {
+        let daemon = try await DaemonSupport.started(members: [])
+        defer { daemon.remove() }
+        try FileManager.default.createDirectory(atPath: daemon.memberFolder("M007"), withIntermediateDirectories: true)
+        try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M007", name: "early.mrc")
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.entries(member: "M007") == ["early.mrc"])
+        #expect(daemon.log.contains("has no registered member"))
+        #expect(try daemon.ctl("members", "add", "M007", "--name", "Late").status == 0)
+        let file = try await DaemonSupport.waitForFinished(daemon, member: "M007", count: 1)[0]
+        #expect(file.name == "early.mrc" && file.counts.added == 50)
+    }
+
     @Test("re-dropping an identical file changes nothing and says so; the same records under another name count as unchanged")
     func identicalResubmission() async throws {
         let daemon = try await DaemonSupport.started(members: ["M001"])
