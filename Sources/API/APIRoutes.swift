@@ -2,6 +2,7 @@ import APITypes
 import Foundation
 import Ingest
 import Logging
+import MARC
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -175,7 +176,7 @@ struct APIRoutes: Sendable {
 
     private func sourceRecord(member: String, localID: String) throws -> APIResponse {
         guard try context.store.member(code: member) != nil else { throw unknownMember(member) }
-        let trimmed = localID.trimmingCharacters(in: CharacterSet(charactersIn: " "))
+        let trimmed = String(localID.trimmingSpaces)
         guard let record = try context.store.sourceRecord(member: member, localID: trimmed) else {
             throw APIError.notFound("member \(member) has no record \(trimmed)")
         }

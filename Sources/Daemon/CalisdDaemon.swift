@@ -18,13 +18,18 @@ public enum CalisdDaemon {
         LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         let logger = Logger(label: "calisd")
         let store: CatalogStore
+        let lock: Int32
         do {
             try FileManager.default.createDirectory(
                 atPath: config.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            lock = try Self.lockStateFolder(config.stateDirectory)
             store = try CatalogStore(path: config.databasePath)
+        } catch let error as DaemonError {
+            throw error
         } catch {
             throw DaemonError.store("cannot open the catalogue at \(config.databasePath): \(error)")
         }
+        defer { close(lock) }
         let live = LiveSettings(Self.liveValues(config))
         let status = IngestStatus()
         let settings = IngestSettings(
@@ -68,6 +73,18 @@ public enum CalisdDaemon {
         try await group.run()
         notifier.send("STATUS=stopped")
         logger.info("calisd stopped")
+    }
+
+    /// One daemon per state folder: a second would claim the same files and bind over the first's socket.
+    static func lockStateFolder(_ folder: String) throws -> Int32 {
+        let path = folder + "/calisd.lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw DaemonError.store("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw DaemonError.store("another calisd is running with the state folder \(folder) (\(path) is locked)")
+        }
+        return descriptor
     }
 
     static func liveValues(_ config: CalisdConfig) -> LiveSettings.Values {

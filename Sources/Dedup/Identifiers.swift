@@ -1,3 +1,5 @@
+import MARC
+
 /// Normal forms of the standard identifiers records are matched on. Each returns nil when the text holds no
 /// valid identifier of that kind, so a bad check digit never blocks two records together.
 public enum Identifiers {
@@ -112,14 +114,4 @@ public enum Identifiers {
 
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
-}
-
-extension StringProtocol {
-    var trimmingSpaces: Substring {
-        let text = Substring(self)
-        guard let first = text.firstIndex(where: { $0 != " " }), let last = text.lastIndex(where: { $0 != " " }) else {
-            return ""
-        }
-        return text[first...last]
-    }
 }

@@ -77,13 +77,3 @@ enum RecordTriage {
         FileProblem(recordNumber: number, localID: localID, severity: .error, reason: reason, rejected: bytes)
     }
 }
-
-extension StringProtocol {
-    var trimmingSpaces: Substring {
-        let text = Substring(self)
-        guard let first = text.firstIndex(where: { $0 != " " }), let last = text.lastIndex(where: { $0 != " " }) else {
-            return ""
-        }
-        return text[first...last]
-    }
-}

@@ -72,6 +72,17 @@ struct SystemdProtocolTests {
         #expect(try await daemon.stop(signal: SIGTERM) == 0)
     }
 
+    @Test("a second daemon on the same state folder refuses to start, and the first keeps its socket")
+    func oneDaemonPerStateFolder() async throws {
+        let daemon = try DaemonProcess(binary: DaemonSupport.binary)
+        defer { daemon.remove() }
+        try await daemon.start()
+        let second = try ProcessRunner.run("timeout", ["30", DaemonSupport.binary, "serve", "--config", daemon.configPath])
+        #expect(second.status == 74, "\(second.stderrText)")
+        #expect(second.stderrText.contains("another calisd is running"))
+        #expect(try await daemon.get("/v1/health").status == 200)
+    }
+
     @Test("SIGHUP reloads the configuration; a broken one is reported and the running one stays")
     func reload() async throws {
         let daemon = try DaemonProcess(binary: DaemonSupport.binary)
