@@ -170,8 +170,11 @@ public final class FileIngestor: Sendable {
     fileprivate func commit(
         _ file: SubmittedFile, records: inout [IncomingRecord], problems: inout [FileProblem], progress: Int
     ) throws -> BatchCounts {
+        // A full snapshot's rejected records are still the member's: their stored versions are not withdrawn.
+        let confirming = file.mode == .full ? problems.filter { $0.severity == .error }.compactMap(\.localID) : []
         let counts = try store.commitBatch(
-            fileID: file.id, member: file.member, records: records, problems: problems, progress: progress, matcher: matcher)
+            fileID: file.id, member: file.member, records: records, problems: problems, progress: progress,
+            confirming: confirming, matcher: matcher)
         records.removeAll(keepingCapacity: true)
         problems.removeAll(keepingCapacity: true)
         status.advance(done: progress, total: nil)
@@ -311,6 +314,19 @@ public final class FileIngestor: Sendable {
                 ])
         }
         return state
+    }
+
+    /// Ends a file that could not be ingested (the error is logged by the caller): archived if it is still
+    /// there, reported to the member as failed with the reason.
+    public func fail(fileID: Int64, reason: String) {
+        guard let file = try? store.file(id: fileID) else { return }
+        try? store.updateFile(id: fileID, state: .active, reason: reason)
+        if let path = file.spoolPath, FileManager.default.fileExists(atPath: path),
+            (try? finish(file, path: path, state: .failed)) != nil
+        {
+            return
+        }
+        try? finishWithReport(fileID: fileID, state: .failed)
     }
 
     /// A held file an admin approved or rejected.

@@ -221,9 +221,7 @@ public final class IngestService: Service, Sendable {
             }
         } catch {
             logger.error("ingest failed", metadata: ["calisd.job": "\(job)", "calisd.reason": "\(error)"])
-            if case .process(let id) = job {
-                try? ingestor.store.updateFile(id: id, state: .failed, reason: "\(error)", finished: true)
-            }
+            if case .process(let id) = job { ingestor.fail(fileID: id, reason: "\(error)") }
         }
     }
 

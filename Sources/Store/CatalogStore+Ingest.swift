@@ -100,10 +100,11 @@ extension CatalogStore {
     /// Stores a batch of a member's records and moves the file's progress to `progress`, in one transaction:
     /// after a crash the catalogue, the file's counts, its problems and its progress agree, so resuming neither
     /// loses nor counts twice. A record whose bytes are unchanged changes nothing; a locked record is kept as it
-    /// is. Every record the file carried, changed or not, is marked as confirmed by it (full snapshots).
+    /// is. Every record the file carried, changed or not, is marked as confirmed by it (full snapshots), and so
+    /// are the stored records named in `confirming` (a full snapshot's rejected records).
     public func commitBatch(
         fileID: Int64, member: String, records: [IncomingRecord], problems: [FileProblem] = [], progress: Int,
-        matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now()
+        confirming: [String] = [], matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now()
     ) throws -> BatchCounts {
         try writer.write { db in
             var counts = BatchCounts()
@@ -195,6 +196,15 @@ extension CatalogStore {
                 try log("record-changed", existing.id)
                 try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
                 counts.changed += 1
+            }
+            // Records a full snapshot carried but that were rejected: the stored version stays, not withdrawn.
+            let confirmByLocalID = try RawStatement(
+                db, "UPDATE source_records SET confirmed_file = ? WHERE member = ? AND local_id = ?")
+            for localID in confirming {
+                confirmByLocalID.bind(1, fileID)
+                confirmByLocalID.bind(2, member)
+                confirmByLocalID.bind(3, localID)
+                try confirmByLocalID.run()
             }
             let problem = try db.cachedStatement(
                 sql: """

@@ -184,6 +184,29 @@ struct DropFolderIngestTests {
         #expect(gone.status == "deleted" && gone.unionID == nil)
     }
 
+    @Test("a record a full snapshot carries but that is rejected keeps its stored version: it is not withdrawn")
+    func fullSnapshotKeepsRejectedRecords() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        let books = try DaemonSupport.locBooks()
+        try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "all.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        var bytes = try DaemonSupport.iso(Array(books.dropLast()))
+        // The last record, with its 245's terminator gone and its directory entry pointing nowhere: an error.
+        var broken = try ISO2709Writer.data(books.last!)
+        let base = Int(String(decoding: broken[12..<17], as: UTF8.self))!
+        let entry = 24 + 12 * 4
+        let length = Int(String(decoding: broken[(entry + 3)..<(entry + 7)], as: UTF8.self))!
+        let start = Int(String(decoding: broken[(entry + 7)..<(entry + 12)], as: UTF8.self))!
+        broken[base + start + length - 1] = UInt8(ascii: "|")
+        broken[entry + 7] = UInt8(ascii: "X")
+        bytes += broken
+        try daemon.drop(bytes, member: "M001", name: "snapshot.full.mrc")
+        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "snapshot.full.mrc" }!
+        #expect(file.state == "done" && file.counts.rejected == 1 && file.counts.withdrawn == 0, "\(file.counts)")
+        #expect(try await DaemonSupport.status(daemon).records.source == 50)
+    }
+
     @Test("a full snapshot over the withdrawal guard is held with nothing withdrawn; approve withdraws, reject changes nothing")
     func fullSnapshotGuard() async throws {
         let daemon = try await DaemonSupport.started(members: ["M001"])
