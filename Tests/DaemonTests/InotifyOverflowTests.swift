@@ -15,7 +15,7 @@ struct InotifyOverflowTests {
     static var canLowerLimit: Bool { getuid() == 0 && access(limitPath, W_OK) == 0 }
 
     @Test(
-        "with a queue of 8 events and 400 files dropped at once, the overflow triggers a rescan and every file is ingested",
+        "with a queue of 8 events and 400 files dropped while the daemon is stopped, the overflow triggers a rescan and every file is ingested",
         .enabled(if: canLowerLimit, "needs root and a writable \(limitPath) to make the kernel's queue overflow"))
     func overflowLosesNothing() async throws {
         let original = try String(contentsOfFile: Self.limitPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -36,11 +36,15 @@ struct InotifyOverflowTests {
         try await Task.sleep(for: .milliseconds(500))
         let books = try DaemonSupport.locBooks()
         let files = 400
+        // Stopped, the daemon reads no events while the files arrive: the kernel's queue must overflow.
+        kill(daemon.pid!, SIGSTOP)
+        defer { kill(daemon.pid!, SIGCONT) }
         for index in 0..<files {
             let record = DaemonSupport.rewrite(books[index % books.count], controlNumber: "F\(index)")
             #expect(FileManager.default.createFile(
                 atPath: daemon.memberFolder("M001") + "/f\(index).mrc", contents: Data(try DaemonSupport.iso([record]))))
         }
+        kill(daemon.pid!, SIGCONT)
         try await DaemonSupport.waitForFinished(daemon, member: "M001", count: files, timeout: .seconds(300))
         let status = try await DaemonSupport.status(daemon)
         #expect(status.ingest.overflowRescans >= 1, "the queue did not overflow, so this test proved nothing")
