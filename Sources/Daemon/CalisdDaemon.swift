@@ -39,6 +39,7 @@ public enum CalisdDaemon {
             store: store, settings: settings, matcher: IdentifierTitleMatcher(), keys: { MatchKeyExtractor.keys(of: $0) },
             status: status, live: live, logger: logger)
         let ingest = IngestService(ingestor: ingestor)
+        IngestService.clearCutOffUploads(stateDirectory: config.stateDirectory, logger: logger)
 
         let listener: HTTPServer.Listener
         if let descriptor = SocketActivation.inheritedDescriptor() {

@@ -93,6 +93,16 @@ public final class IngestService: Service, Sendable {
         }
     }
 
+    /// Removes uploads a previous run left half-received (a complete one moves to the spool at once, so the
+    /// client never got a file id for these and will send them again). Before the API starts taking uploads.
+    public static func clearCutOffUploads(stateDirectory: String, logger: Logger) {
+        let uploads = stateDirectory + "/uploads"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: uploads)) ?? [] {
+            logger.notice("removing an upload cut off by the last stop", metadata: ["calisd.name": "\(name)"])
+            try? FileManager.default.removeItem(atPath: uploads + "/" + name)
+        }
+    }
+
     /// Creates the state folders, says whether claims are atomic renames, and queues what a previous run left:
     /// unfinished files first, then files in the spool that were claimed but never registered.
     func prepare() throws {
