@@ -42,8 +42,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Traditional -> simplified Chinese, generated from Unihan by scripts/generate-hanzi-fold.py.
+        .target(name: "CHanziFold"),
         // Match keys and the union matching rule behind Store's UnionMatcher (SPEC §5).
-        .target(name: "Dedup", dependencies: ["MARC", "Store"], swiftSettings: strictSettings),
+        .target(name: "Dedup", dependencies: ["MARC", "Store", "CHanziFold"], swiftSettings: strictSettings),
         // Taking files from the members' drop folders and uploads through to the catalogue (SPEC §4).
         .target(
             name: "Ingest",
@@ -131,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DedupTests",
-            dependencies: ["Dedup", "Store", "MARC", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Dedup", "Store", "MARC", "CHanziFold", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The real `calisd serve` on scratch folders: drop folders, the socket, signals, systemd's protocols.

@@ -1,7 +1,9 @@
+import CHanziFold
 import Foundation
 
 /// The normal form titles are compared in: compatibility composition (full-width to half-width), case and
-/// diacritics folded, punctuation and symbols of every script removed, spaces collapsed.
+/// diacritics folded, traditional Chinese characters folded to simplified (Unihan), punctuation and symbols of
+/// every script removed, spaces collapsed.
 public enum TitleKey {
     /// Longer titles are compared on their first 200 characters: enough to tell titles apart, bounded in size.
     static let maximumLength = 200
@@ -17,7 +19,8 @@ public enum TitleKey {
             if properties.isAlphabetic || properties.numericType != nil {
                 if pendingSpace && !key.isEmpty { key.append(" ") }
                 pendingSpace = false
-                key.unicodeScalars.append(scalar)
+                let folded = scalar.value >= 0x3400 ? Unicode.Scalar(calisd_hanzi_simplified(scalar.value)) ?? scalar : scalar
+                key.unicodeScalars.append(folded)
                 if key.count >= maximumLength { break }
             } else if properties.isWhitespace || scalar.properties.generalCategory.isPunctuationOrSymbol {
                 pendingSpace = true

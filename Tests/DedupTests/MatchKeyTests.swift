@@ -1,3 +1,4 @@
+import CHanziFold
 import Dedup
 import Foundation
 import GRDB
@@ -52,6 +53,19 @@ struct MatchKeyTests {
         #expect(keys.contains(MatchKey("title", "霍比特人")))
         #expect(keys.contains(MatchKey("isbn", "9780261102217")))
         #expect(keys.contains(MatchKey("isbn-invalid", "0261102215")))
+    }
+
+    @Test("traditional Chinese folds to simplified from Unihan's data: thousands of characters, ambiguous ones left alone")
+    func traditionalToSimplified() {
+        #expect(calisd_hanzi_fold_count() >= 2_000)
+        let pairs: [(String, String)] = [("國", "国"), ("學", "学"), ("書", "书"), ("體", "体"), ("愛", "爱"), ("樓", "楼"), ("夢", "梦"), ("圖", "图"), ("館", "馆")]
+        for (traditional, simplified) in pairs {
+            #expect(calisd_hanzi_simplified(traditional.unicodeScalars.first!.value) == simplified.unicodeScalars.first!.value)
+        }
+        // 乾 is both the traditional form of 干 and a simplified character in its own right (乾坤): kept.
+        #expect(calisd_hanzi_simplified("乾".unicodeScalars.first!.value) == "乾".unicodeScalars.first!.value)
+        #expect(TitleKey.normalise("紅樓夢") == TitleKey.normalise("红楼梦"))
+        #expect(TitleKey.normalise("中國圖書館學報") == "中国图书馆学报")
     }
 
     static func book(_ id: String, title: String, isbn: String) throws -> IncomingRecord {
