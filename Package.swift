@@ -108,6 +108,9 @@ let package = Package(
                 "Daemon",
                 "APIClient",
                 "APITypes",
+                "Dedup",
+                "Ingest",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -5,7 +5,7 @@ public struct CalisdCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "calisd",
         abstract: "The union-catalogue daemon of a library consortium, and its tools.",
-        subcommands: [Serve.self, Ctl.self, MarcCommand.self, Migrate.self, CheckConfig.self]
+        subcommands: [Serve.self, Ctl.self, MarcCommand.self, DedupCommand.self, Migrate.self, CheckConfig.self]
     )
 
     public init() {}

@@ -36,7 +36,7 @@ public enum CalisdDaemon {
             stateDirectory: config.stateDirectory, dropDirectory: config.dropDirectory, settleSeconds: config.settleSeconds,
             batchSize: config.batchSize)
         let ingestor = FileIngestor(
-            store: store, settings: settings, matcher: IdentifierTitleMatcher(), keys: { MatchKeyExtractor.keys(of: $0) },
+            store: store, settings: settings, matcher: EngineMatcher(), keys: { MatchKeyExtractor.keys(of: $0) },
             status: status, live: live, logger: logger)
         let ingest = IngestService(ingestor: ingestor)
         IngestService.clearCutOffUploads(stateDirectory: config.stateDirectory, logger: logger)

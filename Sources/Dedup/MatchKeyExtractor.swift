@@ -2,45 +2,90 @@ import MARC
 import Store
 
 /// Takes the normalised match keys out of a bibliographic record, MARC21 or UNIMARC/CNMARC alike.
+///
+/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `title` (the normalised title
+/// proper), `tblock` (its first four words) and `aub` (main author, year and first title word). Compared keys:
+/// `isbn-invalid`, `titlefull` (with the subtitle), `part`, `edition`, `year`, `publisher`, `extent`,
+/// `author`, `material`, `language`.
 public enum MatchKeyExtractor {
     public static func keys(of record: MARCRecord) -> [MatchKey] {
-        var keys: [MatchKey] = []
-        func add(_ kind: String, _ value: String?) {
-            guard let value, !value.isEmpty else { return }
-            let key = MatchKey(kind, value)
-            if !keys.contains(key) { keys.append(key) }
-        }
-        if record.flavour.isUNIMARCFamily {
-            for field in record.all("010") {
-                for text in field.subfields("a") { add(isbnKind(text), isbn(text)) }
-            }
-            for field in record.all("011") { for text in field.subfields("a") { add("issn", Identifiers.issn(text)) } }
+        var keys = KeyList()
+        let unimarc = record.flavour.isUNIMARCFamily
+        let leader = record.leader
+        keys.add("material", String(decoding: [leader[6], leader[7]], as: UTF8.self))
+        if unimarc {
+            for text in record.all("010").flatMap({ $0.subfields("a") }) { keys.add(isbnKind(text), isbn(text)) }
+            for text in record.all("011").flatMap({ $0.subfields("a") }) { keys.add("issn", Identifiers.issn(text)) }
             for field in record.all("200") {
-                if let title = field.subfield("a") { add("title", TitleKey.normalise(TitleKey.filingForm(title, nonFiling: 0))) }
+                keys.addTitle(field.subfield("a"), subtitle: field.subfields("e").first, nonFiling: 0)
+                keys.add("part", TitleKey.normalise((field.subfields("h") + field.subfields("i")).joined(separator: " ")))
             }
-            return keys
+            keys.add("edition", record.all("205").first?.subfield("a").flatMap(Attributes.edition))
+            keys.add("year", record.all("100").first?.subfield("a").flatMap { Attributes.year(fixed: $0, at: 9) }
+                ?? record.all("210").first?.subfield("d").flatMap(Attributes.year(text:)))
+            keys.add("publisher", record.all("210").first?.subfield("c").flatMap(Attributes.publisher))
+            keys.add("extent", record.all("215").first?.subfield("a").flatMap(Attributes.extent))
+            keys.add("author", (record.all("700") + record.all("710") + record.all("701")).first?.subfield("a").flatMap(Attributes.author))
+            keys.add("language", record.all("101").first?.subfield("a").flatMap { Attributes.language(code: $0) })
+        } else {
+            for text in record.all("020").flatMap({ $0.subfields("a") }) { keys.add(isbnKind(text), isbn(text)) }
+            for text in record.all("022").flatMap({ $0.subfields("a") }) { keys.add("issn", Identifiers.issn(text)) }
+            for text in record.all("010").flatMap({ $0.subfields("a") }) { keys.add("lccn", Identifiers.lccn(text)) }
+            for text in record.all("035").flatMap({ $0.subfields("a") }) { keys.add("oclc", Identifiers.oclc(text)) }
+            // The title as romanised and, in an 880 linked to 245, in the vernacular: another library may carry either.
+            let titles = record.all("245") + record.all("880").filter { $0.subfield("6")?.hasPrefix("245") == true }
+            for field in titles {
+                let nonFiling = field.indicator2 >= 0x30 && field.indicator2 <= 0x39 ? Int(field.indicator2 - 0x30) : 0
+                keys.addTitle(field.subfield("a"), subtitle: field.subfield("b"), nonFiling: nonFiling)
+                keys.add("part", TitleKey.normalise((field.subfields("n") + field.subfields("p")).joined(separator: " ")))
+            }
+            keys.add("edition", record.first("250")?.subfield("a").flatMap(Attributes.edition))
+            let fixed = record.first("008").map(\.value)
+            let imprint = record.first("260") ?? record.first("264")
+            keys.add("year", fixed.flatMap { Attributes.year(fixed: $0, at: 7) } ?? imprint?.subfield("c").flatMap(Attributes.year(text:)))
+            keys.add("publisher", imprint?.subfield("b").flatMap(Attributes.publisher))
+            keys.add("extent", record.first("300")?.subfield("a").flatMap(Attributes.extent))
+            keys.add("author", (record.first("100") ?? record.first("110") ?? record.first("111"))?.subfield("a").flatMap(Attributes.author))
+            keys.add("language", fixed.flatMap { Attributes.language(fixed: $0) })
         }
-        for field in record.all("020") {
-            for text in field.subfields("a") { add(isbnKind(text), isbn(text)) }
+        // Author, year and the first word of the title: finds the same book under two differently worded titles.
+        if let author = keys.first("author"), let year = keys.first("year"), let title = keys.first("title"),
+            let word = title.split(separator: " ").first
+        {
+            keys.add("aub", "\(author)|\(year)|\(word)")
         }
-        for field in record.all("022") { for text in field.subfields("a") { add("issn", Identifiers.issn(text)) } }
-        for field in record.all("010") { for text in field.subfields("a") { add("lccn", Identifiers.lccn(text)) } }
-        for field in record.all("035") { for text in field.subfields("a") { add("oclc", Identifiers.oclc(text)) } }
-        // The title as romanised and, in an 880 linked to 245, in the vernacular: another library may carry either.
-        for field in record.all("245") + record.all("880").filter({ $0.subfield("6")?.hasPrefix("245") == true }) {
-            guard let title = field.subfield("a") else { continue }
-            let nonFiling = field.indicator2 >= 0x30 && field.indicator2 <= 0x39 ? Int(field.indicator2 - 0x30) : 0
-            add("title", TitleKey.normalise(TitleKey.filingForm(title, nonFiling: nonFiling)))
-        }
-        return keys
+        return keys.keys
     }
 
     private static func isbn(_ text: String) -> String? {
-        Identifiers.isbn13(text) ?? (Identifiers.leadingIdentifier(text, lengths: [10, 13]).map { $0 })
+        Identifiers.isbn13(text) ?? Identifiers.leadingIdentifier(text, lengths: [10, 13])
     }
 
     /// A valid ISBN is an identifier; one with a wrong check digit is kept apart, as weak evidence only.
     private static func isbnKind(_ text: String) -> String {
         Identifiers.isbn13(text) == nil ? "isbn-invalid" : "isbn"
+    }
+}
+
+/// Keys in order, without repeats.
+struct KeyList {
+    var keys: [MatchKey] = []
+
+    mutating func add(_ kind: String, _ value: String?) {
+        guard let value, !value.isEmpty else { return }
+        let key = MatchKey(kind, value)
+        if !keys.contains(key) { keys.append(key) }
+    }
+
+    func first(_ kind: String) -> String? { keys.first { $0.kind == kind }?.value }
+
+    /// The title proper (`title`, and its first four words as `tblock`) and with its subtitle (`titlefull`).
+    mutating func addTitle(_ title: String?, subtitle: String?, nonFiling: Int) {
+        guard let title else { return }
+        let proper = TitleKey.normalise(TitleKey.filingForm(title, nonFiling: nonFiling))
+        add("title", proper)
+        if let proper { add("tblock", proper.split(separator: " ").prefix(4).joined(separator: " ")) }
+        let full = subtitle.map { title + " " + $0 } ?? title
+        add("titlefull", TitleKey.normalise(TitleKey.filingForm(full, nonFiling: nonFiling)))
     }
 }

@@ -63,6 +63,21 @@ extension CatalogStore {
         }
     }
 
+    /// Each active record of a member, by local id, with the union record it is in.
+    public func unionIDs(member: String) throws -> [String: Int64] {
+        try writer.read { db in
+            var result: [String: Int64] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT s.local_id, c.union_id FROM source_records s JOIN cluster_members c ON c.source_id = s.id
+                    WHERE s.member = ? AND s.status = 'active'
+                    """, arguments: [member])
+            while let row = try rows.next() { result[row[0]] = row[1] }
+            return result
+        }
+    }
+
     public func unionRecord(id: Int64) throws -> UnionRecordView? {
         try writer.read { db in
             guard

@@ -1,0 +1,36 @@
+import Store
+
+/// The dedup engine's union matching: candidates by identifier and title blocks, each compared field by
+/// field (``PairComparison``); a record joins the union record whose every distinct member it matches — the
+/// best such, by its weakest score — and otherwise starts its own.
+public struct EngineMatcher: UnionMatcher {
+    public static let blockingKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "title", "tblock", "aub"]
+
+    public init() {}
+
+    public var ruleVersion: String { PairComparison.ruleVersion }
+
+    public func blockingKeys(_ keys: [MatchKey]) -> [MatchKey] {
+        keys.filter { Self.blockingKinds.contains($0.kind) }
+    }
+
+    public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? {
+        var best: (union: Int64, score: Double)?
+        for candidate in candidates where !candidate.memberKeys.isEmpty {
+            var weakest = Double.infinity
+            for member in candidate.memberKeys {
+                let comparison = PairComparison(keys, member)
+                guard comparison.decision == .match else {
+                    weakest = -.infinity
+                    break
+                }
+                weakest = min(weakest, comparison.score)
+            }
+            guard weakest > -.infinity else { continue }
+            if best == nil || weakest > best!.score || (weakest == best!.score && candidate.unionID < best!.union) {
+                best = (candidate.unionID, weakest)
+            }
+        }
+        return best?.union
+    }
+}

@@ -1,0 +1,141 @@
+import Store
+
+/// One pair of records compared field by field: what agreed, what conflicted, the score and the decision.
+/// The evidence `calisd ctl why` will show; the engine's decisions are made from it and nothing else.
+public struct PairComparison: Sendable, Equatable {
+    public enum Decision: String, Sendable {
+        case match
+        case noMatch = "no-match"
+    }
+
+    public struct Finding: Sendable, Equatable {
+        public var field: String
+        /// "agree", "differ", "conflict" (a veto) or "similar".
+        public var verdict: String
+        public var weight: Double
+    }
+
+    public static let ruleVersion = "engine-1"
+    /// The score a pair without a conflict needs to match; set on the Goldfinch validation pairs for precision.
+    public static let threshold = 4.0
+
+    public var findings: [Finding] = []
+    public var score = 0.0
+    public var vetoed = false
+
+    public var decision: Decision { !vetoed && score >= Self.threshold ? .match : .noMatch }
+
+    static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc"]
+
+    public init(_ a: [MatchKey], _ b: [MatchKey]) {
+        let left = Keys(a)
+        let right = Keys(b)
+        // Explicit, normalised conflicts: never merged, whatever else agrees.
+        for field in ["material", "language", "part", "edition"] {
+            if let x = left.first(field), let y = right.first(field), x != y { veto(field) }
+        }
+        if vetoed { return }
+
+        if !left.values(in: Self.identifierKinds).isDisjoint(with: right.values(in: Self.identifierKinds)) {
+            add("identifier", "agree", 3)
+        }
+        let similarity = Self.titleSimilarity(left, right)
+        if similarity >= 0.8 {
+            add("title", similarity == 1 ? "agree" : "similar", 3 * (similarity - 0.8) / 0.2)
+        } else {
+            add("title", "differ", -5)
+        }
+        var yearsDiffer = false
+        if let x = left.first("year").flatMap(Int.init), let y = right.first("year").flatMap(Int.init) {
+            yearsDiffer = x != y
+            add("year", x == y ? "agree" : "differ", x == y ? 2 : (abs(x - y) <= 1 ? -1 : -3))
+        }
+        var publishersDiffer = false
+        if let x = left.first("publisher"), let y = right.first("publisher") {
+            publishersDiffer = x != y
+            add("publisher", x == y ? "agree" : "differ", x == y ? 1 : -1)
+        }
+        var extentsDiffer = false
+        if let x = left.first("extent").flatMap(Int.init), let y = right.first("extent").flatMap(Int.init) {
+            let gap = abs(x - y)
+            extentsDiffer = gap > 2 && Double(gap) > 0.05 * Double(max(x, y))
+            add("extent", gap <= 2 ? "agree" : (extentsDiffer ? "differ" : "similar"), gap <= 2 ? 2 : (extentsDiffer ? -3 : 0))
+        }
+        if let x = left.first("author"), let y = right.first("author") {
+            add("author", x == y ? "agree" : "differ", x == y ? 1 : -1.5)
+        }
+        // A different year is evidence, not a veto, unless the publisher or the extent differs too.
+        if yearsDiffer && (publishersDiffer || extentsDiffer) { veto("year+imprint") }
+    }
+
+    private mutating func add(_ field: String, _ verdict: String, _ weight: Double) {
+        findings.append(Finding(field: field, verdict: verdict, weight: weight))
+        score += weight
+    }
+
+    private mutating func veto(_ field: String) {
+        findings.append(Finding(field: field, verdict: "conflict", weight: 0))
+        vetoed = true
+    }
+
+    /// 1 for equal titles; otherwise the better of word containment (for a title with or without its subtitle)
+    /// and the Dice coefficient of character bigrams (for spelling and transcription differences).
+    static func titleSimilarity(_ left: Keys, _ right: Keys) -> Double {
+        let a = Set(left.all("title"))
+        let b = Set(right.all("title"))
+        guard !a.isEmpty, !b.isEmpty else { return 0 }
+        if !a.isDisjoint(with: b) { return 1 }
+        var best = 0.0
+        for x in a {
+            for y in b {
+                best = max(best, dice(x, y))
+                let wordsX = Set(x.split(separator: " "))
+                let wordsY = Set(y.split(separator: " "))
+                if min(wordsX.count, wordsY.count) >= 3 {
+                    best = max(best, Double(wordsX.intersection(wordsY).count) / Double(min(wordsX.count, wordsY.count)))
+                }
+            }
+        }
+        for x in left.all("titlefull") {
+            for y in right.all("titlefull") { best = max(best, dice(x, y)) }
+        }
+        return best
+    }
+
+    static func dice(_ x: String, _ y: String) -> Double {
+        func bigrams(_ text: String) -> [UInt64: Int] {
+            let scalars = text.unicodeScalars.filter { $0 != " " }.map(\.value)
+            var counts: [UInt64: Int] = [:]
+            for index in scalars.indices.dropLast() {
+                counts[UInt64(scalars[index]) << 32 | UInt64(scalars[index + 1]), default: 0] += 1
+            }
+            return counts
+        }
+        let a = bigrams(x)
+        let b = bigrams(y)
+        let total = a.values.reduce(0, +) + b.values.reduce(0, +)
+        guard total > 0 else { return 0 }
+        let shared = a.reduce(0) { $0 + min($1.value, b[$1.key] ?? 0) }
+        return 2 * Double(shared) / Double(total)
+    }
+}
+
+/// A record's keys by kind.
+struct Keys {
+    private var byKind: [String: [String]] = [:]
+
+    init(_ keys: [MatchKey]) {
+        for key in keys { byKind[key.kind, default: []].append(key.value) }
+    }
+
+    func first(_ kind: String) -> String? { byKind[kind]?.first }
+
+    func all(_ kind: String) -> [String] { byKind[kind] ?? [] }
+
+    /// Values of several kinds, each prefixed with its kind, so an ISBN never equals an LCCN.
+    func values(in kinds: Set<String>) -> Set<String> {
+        var values: Set<String> = []
+        for kind in kinds { values.formUnion((byKind[kind] ?? []).map { kind + ":" + $0 }) }
+        return values
+    }
+}
