@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DedupTests",
-            dependencies: ["Dedup", "Store", "MARC", "CHanziFold", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Dedup", "Store", "MARC", "CHanziFold", "CalisdTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The real `calisd serve` on scratch folders: drop folders, the socket, signals, systemd's protocols.
