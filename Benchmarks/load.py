@@ -27,6 +27,7 @@ WORK = os.path.join(ROOT, "Benchmarks", "work")
 BINARY = os.path.join(ROOT, ".build", "release", "calisd")
 SDIST = os.path.join(WORK, "pymarc-5.4.0.tar.gz")
 BOOKSALL = os.path.join(WORK, "BooksAll.2016.part01.utf8")
+EXTRA_CONFIG = ""
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -92,7 +93,7 @@ def load(path, count):
     os.makedirs(state)
     config = os.path.join(state, "calisd.toml")
     with open(config, "w") as handle:
-        handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n')
+        handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n' + EXTRA_CONFIG)
     sock = os.path.join(state, "calisd.sock")
     log = open(os.path.join(state, "calisd.log"), "w")
     daemon = subprocess.Popen([BINARY, "serve", "--config", config], stderr=log, stdout=log)
@@ -131,7 +132,7 @@ def load(path, count):
 
 def sqlite_floor(database):
     keys = os.path.join(WORK, "keys.csv")
-    subprocess.run(["sqlite3", "-csv", database, "SELECT kind, value, source_id FROM match_keys"],
+    subprocess.run(["sqlite3", "-csv", database, "SELECT hash, source_id FROM block_keys"],
                    stdout=open(keys, "w"), check=True)
     rows = sum(1 for _ in open(keys))
     target = os.path.join(WORK, "floor.sqlite")
@@ -139,9 +140,9 @@ def sqlite_floor(database):
         if os.path.exists(target + suffix):
             os.remove(target + suffix)
     script = ("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n"
-              "CREATE TABLE match_keys (kind TEXT NOT NULL, value TEXT NOT NULL, source_id INTEGER NOT NULL, "
-              "PRIMARY KEY (kind, value, source_id)) STRICT, WITHOUT ROWID;\n"
-              f".import --csv {keys} match_keys\n")
+              "CREATE TABLE block_keys (hash INTEGER NOT NULL, source_id INTEGER NOT NULL, "
+              "PRIMARY KEY (hash, source_id)) STRICT, WITHOUT ROWID;\n"
+              f".import --csv {keys} block_keys\n")
     start = time.monotonic()
     subprocess.run(["sqlite3", target], input=script.encode(), check=True, stdout=subprocess.DEVNULL)
     return rows, time.monotonic() - start
@@ -151,7 +152,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="50000,100000,250000")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--config", default="", help="TOML appended to the daemon's config, e.g. '[ingest]\\nbatch_size = 5000'")
     arguments = parser.parse_args()
+    global EXTRA_CONFIG
+    EXTRA_CONFIG = arguments.config.replace("\\n", "\n") + "\n" if arguments.config else ""
     if not arguments.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True)
     source = booksall()

@@ -4,14 +4,18 @@ import Store
 /// field (``PairComparison``); a record joins the union record whose every distinct member it matches — the
 /// best such, by its weakest score — and otherwise starts its own.
 public struct EngineMatcher: UnionMatcher {
-    public static let blockingKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "title", "tblock", "aub"]
+    /// Most selective first.
+    public static let blockingOrder = ["isbn", "issn", "lccn", "oclc", "tauth", "aub", "tyear"]
+    public static let blockingKinds = Set(blockingOrder)
 
     public init() {}
 
     public var ruleVersion: String { PairComparison.ruleVersion }
 
+    public var fallbackKinds: Set<String> { [] }
+
     public func blockingKeys(_ keys: [MatchKey]) -> [MatchKey] {
-        keys.filter { Self.blockingKinds.contains($0.kind) }
+        Self.blockingOrder.flatMap { kind in keys.filter { $0.kind == kind } }
     }
 
     public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? {

@@ -10,6 +10,8 @@ public struct IdentifierTitleMatcher: UnionMatcher {
 
     public var ruleVersion: String { "identifier-title-1" }
 
+    public var fallbackKinds: Set<String> { [] }
+
     public func blockingKeys(_ keys: [MatchKey]) -> [MatchKey] {
         keys.filter { Self.identifierKinds.contains($0.kind) }
     }

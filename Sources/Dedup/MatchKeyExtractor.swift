@@ -3,10 +3,10 @@ import Store
 
 /// Takes the normalised match keys out of a bibliographic record, MARC21 or UNIMARC/CNMARC alike.
 ///
-/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `title` (the normalised title
-/// proper), `tblock` (its first four words) and `aub` (main author, year and first title word). Compared keys:
-/// `isbn-invalid`, `titlefull` (with the subtitle), `part`, `edition`, `year`, `publisher`, `extent`,
-/// `author`, `material`, `language`.
+/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `tauth` (normalised title proper and
+/// main author's word), `tyear` (the title's first four words and the year), `aub` (author, year, first title
+/// word). Compared keys: `title`, `isbn-invalid`, `titlefull` (with the subtitle), `part`, `edition`, `year`,
+/// `publisher`, `extent`, `author`, `material`, `language`.
 public enum MatchKeyExtractor {
     public static func keys(of record: MARCRecord) -> [MatchKey] {
         var keys = KeyList()
@@ -48,11 +48,15 @@ public enum MatchKeyExtractor {
             keys.add("author", (record.first("100") ?? record.first("110") ?? record.first("111"))?.subfield("a").flatMap(Attributes.author))
             keys.add("language", fixed.flatMap { Attributes.language(fixed: $0) })
         }
-        // Author, year and the first word of the title: finds the same book under two differently worded titles.
-        if let author = keys.first("author"), let year = keys.first("year"), let title = keys.first("title"),
-            let word = title.split(separator: " ").first
-        {
-            keys.add("aub", "\(author)|\(year)|\(word)")
+        // Blocks, each narrow enough to stay small in a catalogue of millions: the title with the main author's
+        // word (or none); the title's first four words with the year; and author, year and the title's first
+        // word, which finds the same book under two differently worded titles.
+        let author = keys.first("author")
+        let year = keys.first("year")
+        for title in keys.keys.filter({ $0.kind == "title" }).map(\.value) {
+            keys.add("tauth", title + "|" + (author ?? ""))
+            if let year { keys.add("tyear", title.split(separator: " ").prefix(4).joined(separator: " ") + "|" + year) }
+            if let author, let year, let word = title.split(separator: " ").first { keys.add("aub", "\(author)|\(year)|\(word)") }
         }
         return keys.keys
     }
@@ -79,12 +83,11 @@ struct KeyList {
 
     func first(_ kind: String) -> String? { keys.first { $0.kind == kind }?.value }
 
-    /// The title proper (`title`, and its first four words as `tblock`) and with its subtitle (`titlefull`).
+    /// The title proper (`title`) and with its subtitle (`titlefull`).
     mutating func addTitle(_ title: String?, subtitle: String?, nonFiling: Int) {
         guard let title else { return }
         let proper = TitleKey.normalise(TitleKey.filingForm(title, nonFiling: nonFiling))
         add("title", proper)
-        if let proper { add("tblock", proper.split(separator: " ").prefix(4).joined(separator: " ")) }
         let full = subtitle.map { title + " " + $0 } ?? title
         add("titlefull", TitleKey.normalise(TitleKey.filingForm(full, nonFiling: nonFiling)))
     }

@@ -115,14 +115,14 @@ extension CatalogStore {
                 db,
                 """
                 INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
-                    file_id, confirmed_file, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                    file_id, confirmed_file, updated_at, features)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                 """)
             let update = try RawStatement(
                 db,
                 """
                 UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
-                    status = 'active', file_id = ?, confirmed_file = ?, updated_at = ? WHERE id = ?
+                    status = 'active', file_id = ?, confirmed_file = ?, updated_at = ?, features = ? WHERE id = ?
                 """)
             let confirm = try RawStatement(db, "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
             let delete = try RawStatement(
@@ -169,6 +169,7 @@ extension CatalogStore {
                     insert.bind(7, fileID)
                     insert.bind(8, fileID)
                     insert.bind(9, now)
+                    insert.bind(10, MatchKey.encode(incoming.keys))
                     _ = try insert.step()
                     let id = insert.int64(0)
                     insert.reset()
@@ -191,7 +192,8 @@ extension CatalogStore {
                 update.bind(5, fileID)
                 update.bind(6, fileID)
                 update.bind(7, now)
-                update.bind(8, existing.id)
+                update.bind(8, MatchKey.encode(incoming.keys))
+                update.bind(9, existing.id)
                 try update.run()
                 try log("record-changed", existing.id)
                 try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)

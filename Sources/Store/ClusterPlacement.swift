@@ -6,7 +6,7 @@ struct ClusterPlacement {
     /// Bounds on the work one record may cause, whatever the data: a key shared by thousands of records
     /// (a publisher's series ISBN, say) must not turn one insert into thousands of reads.
     static let maximumCandidates = 20
-    static let maximumCandidateRows = 2_000
+    static let maximumCandidateMembers = 200
 
     let matcher: any UnionMatcher
     let now: Int64
@@ -27,19 +27,19 @@ struct ClusterPlacement {
     init(db: Database, matcher: any UnionMatcher, now: Int64) throws {
         self.matcher = matcher
         self.now = now
-        deleteKeys = try RawStatement(db, "DELETE FROM match_keys WHERE source_id = ?")
-        insertKey = try RawStatement(db, "INSERT OR IGNORE INTO match_keys (kind, value, source_id) VALUES (?, ?, ?)")
+        deleteKeys = try RawStatement(db, "DELETE FROM block_keys WHERE source_id = ?")
+        insertKey = try RawStatement(db, "INSERT OR IGNORE INTO block_keys (hash, source_id) VALUES (?, ?)")
         candidates = try RawStatement(
             db,
             """
-            SELECT DISTINCT cm.union_id FROM match_keys mk JOIN cluster_members cm ON cm.source_id = mk.source_id
-            WHERE mk.kind = ? AND mk.value = ? AND mk.source_id <> ? LIMIT \(Self.maximumCandidates)
+            SELECT DISTINCT cm.union_id FROM block_keys bk JOIN cluster_members cm ON cm.source_id = bk.source_id
+            WHERE bk.hash = ? AND bk.source_id <> ? LIMIT \(Self.maximumCandidates)
             """)
         clusterKeys = try RawStatement(
             db,
             """
-            SELECT cm.source_id, mk.kind, mk.value FROM cluster_members cm JOIN match_keys mk ON mk.source_id = cm.source_id
-            WHERE cm.union_id = ? AND cm.source_id <> ? ORDER BY cm.source_id LIMIT \(Self.maximumCandidateRows)
+            SELECT s.features FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
+            WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(Self.maximumCandidateMembers)
             """)
         unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
         join = try RawStatement(
@@ -72,20 +72,22 @@ struct ClusterPlacement {
             deleteKeys.bind(1, sourceID)
             try deleteKeys.run()
         }
-        for key in keys {
-            insertKey.bind(1, key.kind)
-            insertKey.bind(2, key.value)
-            insertKey.bind(3, sourceID)
+        let blocking = matcher.blockingKeys(keys)
+        let hashes = blocking.map(\.blockHash)
+        for hash in hashes {
+            insertKey.bind(1, hash)
+            insertKey.bind(2, sourceID)
             try insertKey.run()
         }
         let previous = isNew ? nil : try union(of: sourceID)
 
         var found: [ClusterCandidate] = []
         var seen: Set<Int64> = []
-        for key in matcher.blockingKeys(keys) where seen.count < Self.maximumCandidates {
-            candidates.bind(1, key.kind)
-            candidates.bind(2, key.value)
-            candidates.bind(3, sourceID)
+        let fallback = matcher.fallbackKinds
+        for (key, hash) in zip(blocking, hashes) where seen.count < Self.maximumCandidates {
+            if fallback.contains(key.kind) && !found.isEmpty { continue }
+            candidates.bind(1, hash)
+            candidates.bind(2, sourceID)
             var unions: [Int64] = []
             while try candidates.step() { unions.append(candidates.int64(0)) }
             candidates.reset()
@@ -179,22 +181,16 @@ struct ClusterPlacement {
     }
 
     private func candidate(_ unionID: Int64, excluding sourceID: Int64) throws -> ClusterCandidate {
-        var bySource: [(Int64, [MatchKey])] = []
+        // Members with the same keys (the same book from many libraries) need comparing once.
+        var seen: Set<String> = []
+        var members: [[MatchKey]] = []
         clusterKeys.bind(1, unionID)
         clusterKeys.bind(2, sourceID)
         defer { clusterKeys.reset() }
         while try clusterKeys.step() {
-            let source = clusterKeys.int64(0)
-            let key = MatchKey(clusterKeys.text(1), clusterKeys.text(2))
-            if let last = bySource.last, last.0 == source {
-                bySource[bySource.count - 1].1.append(key)
-            } else {
-                bySource.append((source, [key]))
-            }
+            let features = clusterKeys.text(0)
+            if seen.insert(features).inserted { members.append(MatchKey.decode(features)) }
         }
-        // Members with the same keys (the same book from many libraries) need comparing once.
-        var seen: Set<[MatchKey]> = []
-        let distinct = bySource.map { $0.1.sorted { ($0.kind, $0.value) < ($1.kind, $1.value) } }.filter { seen.insert($0).inserted }
-        return ClusterCandidate(unionID: unionID, memberKeys: distinct)
+        return ClusterCandidate(unionID: unionID, memberKeys: members)
     }
 }

@@ -9,6 +9,35 @@ public struct MatchKey: Sendable, Hashable, Codable {
     }
 }
 
+extension MatchKey {
+    /// All of a record's keys as one value (kind, US, value, RS, …): stored with the record, read back when it
+    /// is a candidate. Keys never hold the two separators (they are control characters, removed by normalising).
+    public static func encode(_ keys: [MatchKey]) -> String {
+        keys.map { $0.kind + "\u{1F}" + $0.value }.joined(separator: "\u{1E}")
+    }
+
+    /// FNV-1a 64 of kind, 0x1F, value: what the block index stores. Stable across runs and versions (Swift's
+    /// `Hasher` is seeded per process, so it cannot be stored).
+    public var blockHash: Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        for byte in kind.utf8 { mix(byte) }
+        mix(0x1F)
+        for byte in value.utf8 { mix(byte) }
+        return Int64(bitPattern: hash)
+    }
+
+    public static func decode(_ text: String) -> [MatchKey] {
+        text.split(separator: "\u{1E}").compactMap { pair in
+            let parts = pair.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
+            return parts.count == 2 ? MatchKey(String(parts[0]), String(parts[1])) : nil
+        }
+    }
+}
+
 /// A union record that shares a blocking key with the record being placed, with the keys of each of its
 /// source records, so a matcher can ask that the record agrees with the whole cluster, not one member of it.
 public struct ClusterCandidate: Sendable {
@@ -26,8 +55,11 @@ public struct ClusterCandidate: Sendable {
 public protocol UnionMatcher: Sendable {
     /// Names the rules, so stored decisions can say which rules made them.
     var ruleVersion: String { get }
-    /// The keys that find candidates (identifiers, say); the others are only compared.
+    /// The keys that find candidates (identifiers, say), most selective first; the others are only compared.
+    /// Only these are indexed.
     func blockingKeys(_ keys: [MatchKey]) -> [MatchKey]
+    /// Kinds looked up only when the more selective keys found no candidate (a title's first words, say).
+    var fallbackKinds: Set<String> { get }
     /// The union record to join, or nil to start a new one.
     func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64?
 }
@@ -36,6 +68,7 @@ public protocol UnionMatcher: Sendable {
 public struct NoMatching: UnionMatcher {
     public init() {}
     public var ruleVersion: String { "none" }
+    public var fallbackKinds: Set<String> { [] }
     public func blockingKeys(_ keys: [MatchKey]) -> [MatchKey] { [] }
     public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? { nil }
 }

@@ -80,7 +80,7 @@ struct ConfigCommandTests {
         let first = try Self.run("migrate", "--config", path)
         #expect(first.status == 0, "\(first.stderrText)")
         let database = directory.appendingPathComponent("state/catalogue.sqlite").path
-        #expect(first.stdoutText == "\(database): 2 migration(s) applied: 0001_catalogue, 0002_ingest_pipeline\n")
+        #expect(first.stdoutText == "\(database): 3 migration(s) applied: 0001_catalogue, 0002_ingest_pipeline, 0003_record_features\n")
         #expect(FileManager.default.fileExists(atPath: database))
         let second = try Self.run("migrate", "--config", path)
         #expect(second.stdoutText == first.stdoutText)
