@@ -6,7 +6,8 @@ import Store
 /// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `tauth` (normalised title proper and
 /// main author's word), `tyear` (the title's first four words and the year), `aub` (author, year, first title
 /// word). Compared keys: `title`, `isbn-invalid`, `titlefull` (with the subtitle), `part`, `edition`, `year`,
-/// `publisher`, `extent`, `author`, `material`, `language`.
+/// `publisher`, `extent`, `author`, `material`, `language`; for serials `keytitle` (222) and `related-title`
+/// (780/785, the titles before and after a change).
 public enum MatchKeyExtractor {
     public static func keys(of record: MARCRecord) -> [MatchKey] {
         var keys = KeyList()
@@ -30,6 +31,14 @@ public enum MatchKeyExtractor {
         } else {
             for text in record.all("020").flatMap({ $0.subfields("a") }) { keys.add(isbnKind(text), isbn(text)) }
             for text in record.all("022").flatMap({ $0.subfields("a") }) { keys.add("issn", Identifiers.issn(text)) }
+            for text in record.all("022").flatMap({ $0.subfields("l") }) { keys.add("issn", Identifiers.issn(text)) }
+            // Serials: the key title, and the titles before and after a title change.
+            for field in record.all("222") {
+                keys.add("keytitle", TitleKey.normalise((field.subfields("a") + field.subfields("b")).joined(separator: " ")))
+            }
+            for field in record.all("780") + record.all("785") {
+                keys.add("related-title", field.subfield("t").flatMap(TitleKey.normalise))
+            }
             for text in record.all("010").flatMap({ $0.subfields("a") }) { keys.add("lccn", Identifiers.lccn(text)) }
             for text in record.all("035").flatMap({ $0.subfields("a") }) { keys.add("oclc", Identifiers.oclc(text)) }
             // The title as romanised and, in an 880 linked to 245, in the vernacular: another library may carry either.

@@ -36,9 +36,12 @@ public struct PairComparison: Sendable, Equatable {
         }
         if vetoed { return }
 
-        if !left.values(in: Self.identifierKinds).isDisjoint(with: right.values(in: Self.identifierKinds)) {
-            add("identifier", "agree", 3)
+        let sharesIdentifier = !left.values(in: Self.identifierKinds).isDisjoint(with: right.values(in: Self.identifierKinds))
+        if Self.isSerial(left) || Self.isSerial(right) {
+            compareSerials(left, right, sharesIdentifier: sharesIdentifier)
+            return
         }
+        if sharesIdentifier { add("identifier", "agree", 3) }
         let similarity = Self.titleSimilarity(left, right)
         if similarity >= 0.8 {
             add("title", similarity == 1 ? "agree" : "similar", 3 * (similarity - 0.8) / 0.2)
@@ -66,6 +69,43 @@ public struct PairComparison: Sendable, Equatable {
         }
         // A different year is evidence, not a veto, unless the publisher or the extent differs too.
         if yearsDiffer && (publishersDiffer || extentsDiffer) { veto("year+imprint") }
+        // Chinese rare books (古籍, before 1912) are copy-specific: an identifier, or title, author, publisher and
+        // extent all agreeing, or nothing.
+        if !vetoed && (Self.isRareChinese(left) || Self.isRareChinese(right)) && !sharesIdentifier {
+            let strong = ["title", "author", "publisher", "extent"].allSatisfy { field in
+                findings.contains { $0.field == field && $0.verdict == "agree" }
+            }
+            if !strong { veto("rare-book") }
+        }
+    }
+
+    /// Serials match on ISSN (or ISSN-L) or key title, never across a title change.
+    private mutating func compareSerials(_ left: Keys, _ right: Keys, sharesIdentifier: Bool) {
+        let leftTitles = Set(left.all("title") + left.all("keytitle"))
+        let rightTitles = Set(right.all("title") + right.all("keytitle"))
+        if !leftTitles.isDisjoint(with: Set(right.all("related-title")))
+            || !rightTitles.isDisjoint(with: Set(left.all("related-title")))
+        {
+            veto("title-change")
+            return
+        }
+        if sharesIdentifier {
+            add("issn", "agree", Self.threshold)
+        } else if let x = left.first("keytitle"), let y = right.first("keytitle"), x == y {
+            add("keytitle", "agree", Self.threshold)
+        } else {
+            add("issn/keytitle", "differ", -Self.threshold)
+        }
+    }
+
+    static func isSerial(_ keys: Keys) -> Bool {
+        guard let material = keys.first("material"), material.count == 2 else { return false }
+        return material.hasSuffix("s")
+    }
+
+    static func isRareChinese(_ keys: Keys) -> Bool {
+        guard keys.first("language") == "chi", let year = keys.first("year").flatMap(Int.init) else { return false }
+        return year < 1912
     }
 
     private mutating func add(_ field: String, _ verdict: String, _ weight: Double) {

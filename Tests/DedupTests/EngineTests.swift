@@ -89,6 +89,44 @@ struct EngineTests {
         #expect(matcher.choose(for: Self.book(title: "Letters"), among: [ClusterCandidate(unionID: 7, memberKeys: [a, b])]) == nil)
     }
 
+    static func serial(title: String, issn: String?, keyTitle: String?, continuedBy: String? = nil, continues: String? = nil) -> [MatchKey] {
+        var record = MARCRecord(leader: Leader("00000nas a2200000 a 4500"))
+        record.appendControlField("001", value: "s")
+        record.appendControlField("008", value: "800108c19509999nyuqr p       0   a0eng d")
+        if let issn { record.appendDataField("022", subfields: [(UInt8(ascii: "a"), issn)]) }
+        if let keyTitle { record.appendDataField("222", indicators: (0x20, 0x30), subfields: [(UInt8(ascii: "a"), keyTitle)]) }
+        record.appendDataField("245", indicators: (0x30, 0x30), subfields: [(UInt8(ascii: "a"), title)])
+        if let continues { record.appendDataField("780", indicators: (0x30, 0x30), subfields: [(UInt8(ascii: "t"), continues)]) }
+        if let continuedBy { record.appendDataField("785", indicators: (0x30, 0x30), subfields: [(UInt8(ascii: "t"), continuedBy)]) }
+        return MatchKeyExtractor.keys(of: record)
+    }
+
+    @Test("serials match on ISSN or key title, not on a title alone, and never across a title change")
+    func serials() {
+        let journal = Self.serial(title: "Journal of library history", issn: "0022-2259", keyTitle: "Journal of library history")
+        #expect(PairComparison(journal, Self.serial(title: "J. of library history", issn: "0022-2259", keyTitle: nil)).decision == .match)
+        #expect(PairComparison(journal, Self.serial(title: "Journal of library history.", issn: nil, keyTitle: "Journal of library history")).decision == .match)
+        #expect(PairComparison(journal, Self.serial(title: "Journal of library history", issn: nil, keyTitle: nil)).decision == .noMatch)
+        // The successor title shares the ISSN in careless records; the 785 says it is another serial.
+        let before = Self.serial(title: "Journal of library history", issn: "0022-2259", keyTitle: nil, continuedBy: "Libraries & culture")
+        let after = Self.serial(title: "Libraries & culture", issn: "0022-2259", keyTitle: nil, continues: "Journal of library history")
+        let change = PairComparison(before, after)
+        #expect(change.decision == .noMatch && change.findings.contains { $0.field == "title-change" })
+    }
+
+    @Test("Chinese rare books before 1912 merge only on strong evidence, never on title alone")
+    func rareBooks() {
+        let print1 = Self.book(title: "紅樓夢", year: "1791", publisher: "萃文書屋,", pages: "120卷", author: "曹雪芹,", language: "chi")
+        let print2 = Self.book(title: "红楼梦", year: "1791", publisher: "萃文書屋,", pages: "120卷", author: "曹雪芹,", language: "chi")
+        #expect(PairComparison(print1, print2).decision == .match)
+        let otherPress = Self.book(title: "红楼梦", year: "1791", publisher: "本衙藏板,", pages: nil, author: "曹雪芹,", language: "chi")
+        let comparison = PairComparison(print1, otherPress)
+        #expect(comparison.decision == .noMatch && comparison.findings.contains { $0.field == "rare-book" })
+        // The same looseness is fine for a modern printing.
+        let modern = Self.book(title: "红楼梦", year: "1982", publisher: "人民文学出版社,", pages: nil, author: "曹雪芹,", language: "chi")
+        #expect(PairComparison(Self.book(title: "紅樓夢", year: "1982", publisher: "人民文学出版社,", pages: "3册", author: "曹雪芹,", language: "chi"), modern).decision == .match)
+    }
+
     static let goldfinch = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/dedup/goldfinch-1.1-val")
 
