@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APITypes", "Ingest", "Store", "MARC",
+                "APITypes", "Ingest", "Store", "MARC", "Dedup",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

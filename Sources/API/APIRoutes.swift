@@ -89,6 +89,8 @@ struct APIRoutes: Sendable {
             return .json(Bodies.file(decided))
         case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
             return try unionRecord(rest[1])
+        case (.GET, ["why"]):
+            return try why(request)
         default:
             if knownPaths(path) { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here") }
             throw APIError.notFound("no such route")
@@ -97,7 +99,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"] || rest == ["why"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && rest.count == 2)
     }

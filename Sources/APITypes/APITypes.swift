@@ -310,3 +310,64 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 }
+
+/// `GET /v1/why?a=…&b=…`: how the engine compares two records, field by field, from their stored keys.
+public struct WhyBody: Codable, Sendable, Equatable {
+    public struct Side: Codable, Sendable, Equatable {
+        public var member: String
+        public var localID: String
+        public var unionID: String?
+        public var keys: [String: [String]]
+        public init(member: String, localID: String, unionID: String?, keys: [String: [String]]) {
+            self.member = member
+            self.localID = localID
+            self.unionID = unionID
+            self.keys = keys
+        }
+        enum CodingKeys: String, CodingKey {
+            case member, keys
+            case localID = "local_id"
+            case unionID = "union_id"
+        }
+    }
+
+    public struct Finding: Codable, Sendable, Equatable {
+        public var field: String
+        public var verdict: String
+        public var weight: Double
+        public init(field: String, verdict: String, weight: Double) {
+            self.field = field
+            self.verdict = verdict
+            self.weight = weight
+        }
+    }
+
+    public var a: Side
+    public var b: Side
+    public var sameUnion: Bool
+    public var ruleVersion: String
+    public var decision: String
+    public var score: Double
+    public var threshold: Double
+    public var findings: [Finding]
+
+    public init(
+        a: Side, b: Side, sameUnion: Bool, ruleVersion: String, decision: String, score: Double, threshold: Double,
+        findings: [Finding]
+    ) {
+        self.a = a
+        self.b = b
+        self.sameUnion = sameUnion
+        self.ruleVersion = ruleVersion
+        self.decision = decision
+        self.score = score
+        self.threshold = threshold
+        self.findings = findings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case a, b, decision, score, threshold, findings
+        case sameUnion = "same_union"
+        case ruleVersion = "rule_version"
+    }
+}

@@ -23,6 +23,8 @@ public struct SourceRecordView: Sendable {
     public var fileID: Int64?
     public var updatedAt: Int64
     public var record: [UInt8]
+    /// The keys it was matched on, as ``MatchKey/encode(_:)`` wrote them.
+    public var features: String?
 }
 
 /// A union record: its state, master, where a merged-away id now points, and its source records.
@@ -96,7 +98,7 @@ extension CatalogStore {
 
     private static let sourceSelect = """
         SELECT s.id, s.member, s.local_id, s.flavour, s.original_encoding, s.status, s.locked, s.file_id, s.updated_at,
-               s.record, c.union_id
+               s.record, c.union_id, s.features
         FROM source_records s LEFT JOIN cluster_members c ON c.source_id = s.id
         """
 
@@ -105,6 +107,6 @@ extension CatalogStore {
             id: row["id"], member: row["member"], localID: row["local_id"], flavour: row["flavour"],
             originalEncoding: row["original_encoding"], status: row["status"], locked: row["locked"] as Int64 == 1,
             unionID: row["union_id"], fileID: row["file_id"], updatedAt: row["updated_at"],
-            record: [UInt8](row["record"] as Data))
+            record: [UInt8](row["record"] as Data), features: row["features"])
     }
 }
