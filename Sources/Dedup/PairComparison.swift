@@ -51,7 +51,8 @@ public struct PairComparison: Sendable, Equatable {
         var yearsDiffer = false
         if let x = left.first("year").flatMap(Int.init), let y = right.first("year").flatMap(Int.init) {
             yearsDiffer = x != y
-            add("year", x == y ? "agree" : "differ", x == y ? 2 : (abs(x - y) <= 1 ? -1 : -3))
+            let gap = abs(x - y)
+            add("year", x == y ? "agree" : "differ", x == y ? 2 : (gap <= 1 ? -1 : -3))
         }
         var publishersDiffer = false
         if let x = left.first("publisher"), let y = right.first("publisher") {
@@ -60,9 +61,11 @@ public struct PairComparison: Sendable, Equatable {
         }
         var extentsDiffer = false
         if let x = left.first("extent").flatMap(Int.init), let y = right.first("extent").flatMap(Int.init) {
+            // Counts of pages move with how plates and preliminaries are counted: within 10 % is no evidence
+            // either way.
             let gap = abs(x - y)
-            extentsDiffer = gap > 2 && Double(gap) > 0.05 * Double(max(x, y))
-            add("extent", gap <= 2 ? "agree" : (extentsDiffer ? "differ" : "similar"), gap <= 2 ? 2 : (extentsDiffer ? -3 : 0))
+            extentsDiffer = gap > 2 && Double(gap) > 0.10 * Double(max(x, y))
+            add("extent", gap <= 2 ? "agree" : (extentsDiffer ? "differ" : "similar"), gap <= 2 ? 2 : (extentsDiffer ? -2 : 0))
         }
         if let x = left.first("author"), let y = right.first("author") {
             add("author", x == y ? "agree" : "differ", x == y ? 1 : -1.5)

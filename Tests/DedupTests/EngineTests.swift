@@ -80,7 +80,7 @@ struct EngineTests {
         // b knows no extent and no author; a and c disagree on both.
         let a = Self.book(title: "The water world", pages: "284 p.", author: "Smith, John,")
         let b = Self.book(title: "The water world", pages: nil, author: nil)
-        let c = Self.book(title: "The water world", pages: "310 p.", author: "Smyth, Jane,")
+        let c = Self.book(title: "The water world", pages: "400 p.", author: "Smyth, Jane,")
         #expect(PairComparison(a, b).decision == .match)
         #expect(PairComparison(c, b).decision == .match)
         #expect(PairComparison(c, a).decision == .noMatch)
