@@ -63,8 +63,14 @@ enum Attributes {
         return TitleKey.normalise(text)?.split(separator: " ").first { !skip.contains($0) }.map(String.init)
     }
 
-    /// The largest number in an extent ("xii, 284 p." → "284").
+    /// The largest number in an extent ("xii, 284 p." → "284"); a count of volumes stays apart ("2 v." → "2v"),
+    /// so it is never compared with pages.
     static func extent(_ text: String) -> String? {
+        let lowered = text.lowercased()
+        if lowered.contains(" v.") || lowered.contains(" vol") || lowered.contains("册") || lowered.contains("冊") {
+            return TitleKey.normalise(lowered).flatMap { key in key.split(separator: " ").first { $0.allSatisfy(\.isNumber) } }
+                .map { $0 + "v" }
+        }
         var best = 0
         var current = 0
         for byte in text.utf8 {

@@ -34,7 +34,16 @@ public struct PairComparison: Sendable, Equatable {
         for field in ["material", "language", "part", "edition"] {
             if let x = left.first(field), let y = right.first(field), x != y { veto(field) }
         }
+        // Two records that both carry ISBNs (or OCLC numbers) and share none are different manifestations:
+        // hardback and paperback, two books with one title. Different LCCNs count against, less strongly.
+        for kind in ["isbn", "oclc"] {
+            let x = Set(left.all(kind))
+            let y = Set(right.all(kind))
+            if !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y) { veto(kind) }
+        }
         if vetoed { return }
+        let lccnsDiffer = !left.all("lccn").isEmpty && !right.all("lccn").isEmpty
+            && Set(left.all("lccn")).isDisjoint(with: Set(right.all("lccn")))
 
         let sharesIdentifier = !left.values(in: Self.identifierKinds).isDisjoint(with: right.values(in: Self.identifierKinds))
         if Self.isSerial(left) || Self.isSerial(right) {
@@ -42,6 +51,7 @@ public struct PairComparison: Sendable, Equatable {
             return
         }
         if sharesIdentifier { add("identifier", "agree", 3) }
+        if lccnsDiffer { add("lccn", "differ", -3) }
         let similarity = Self.titleSimilarity(left, right)
         if similarity >= 0.8 {
             add("title", similarity == 1 ? "agree" : "similar", 3 * (similarity - 0.8) / 0.2)
@@ -60,12 +70,21 @@ public struct PairComparison: Sendable, Equatable {
             add("publisher", x == y ? "agree" : "differ", x == y ? 1 : -1)
         }
         var extentsDiffer = false
-        if let x = left.first("extent").flatMap(Int.init), let y = right.first("extent").flatMap(Int.init) {
-            // Counts of pages move with how plates and preliminaries are counted: within 10 % is no evidence
-            // either way.
-            let gap = abs(x - y)
-            extentsDiffer = gap > 2 && Double(gap) > 0.10 * Double(max(x, y))
-            add("extent", gap <= 2 ? "agree" : (extentsDiffer ? "differ" : "similar"), gap <= 2 ? 2 : (extentsDiffer ? -2 : 0))
+        if let x = left.first("extent"), let y = right.first("extent") {
+            if let pagesX = Int(x), let pagesY = Int(y) {
+                // Counts of pages move with how plates and preliminaries are counted: within 10 % is no evidence
+                // either way.
+                let gap = abs(pagesX - pagesY)
+                extentsDiffer = gap > 2 && Double(gap) > 0.10 * Double(max(pagesX, pagesY))
+                add("extent", gap <= 2 ? "agree" : (extentsDiffer ? "differ" : "similar"), gap <= 2 ? 2 : (extentsDiffer ? -2 : 0))
+            } else if x.hasSuffix("v") && y.hasSuffix("v") {
+                // Volumes: a different count is a different set, as a different part is.
+                if x == y { add("extent", "agree", 2) } else { veto("volumes") }
+            } else if x != "1v" && y != "1v" {
+                // A set of volumes against a count of pages: one volume, or another book.
+                extentsDiffer = true
+                add("extent", "differ", -2)
+            }
         }
         if let x = left.first("author"), let y = right.first("author") {
             add("author", x == y ? "agree" : "differ", x == y ? 1 : -1.5)
@@ -121,8 +140,7 @@ public struct PairComparison: Sendable, Equatable {
         vetoed = true
     }
 
-    /// 1 for equal titles; otherwise the better of word containment (for a title with or without its subtitle)
-    /// and the Dice coefficient of character bigrams (for spelling and transcription differences).
+    /// 1 for equal titles proper; otherwise the best ``similarity(_:_:)`` of the titles, with or without subtitles.
     static func titleSimilarity(_ left: Keys, _ right: Keys) -> Double {
         let a = Set(left.all("title"))
         let b = Set(right.all("title"))
@@ -130,19 +148,26 @@ public struct PairComparison: Sendable, Equatable {
         if !a.isDisjoint(with: b) { return 1 }
         var best = 0.0
         for x in a {
-            for y in b {
-                best = max(best, dice(x, y))
-                let wordsX = Set(x.split(separator: " "))
-                let wordsY = Set(y.split(separator: " "))
-                if min(wordsX.count, wordsY.count) >= 3 {
-                    best = max(best, Double(wordsX.intersection(wordsY).count) / Double(min(wordsX.count, wordsY.count)))
-                }
-            }
+            for y in b { best = max(best, similarity(x, y)) }
         }
         for x in left.all("titlefull") {
-            for y in right.all("titlefull") { best = max(best, dice(x, y)) }
+            for y in right.all("titlefull") { best = max(best, similarity(x, y)) }
         }
         return best
+    }
+
+    /// The better of word containment (a title with or without its subtitle) and the Dice coefficient of
+    /// character bigrams (spelling and transcription), capped when each side has words the other lacks — more
+    /// than a misspelling explains, as in the parts of a series of hearings that share a long beginning.
+    static func similarity(_ x: String, _ y: String) -> Double {
+        let wordsX = Set(x.split(separator: " "))
+        let wordsY = Set(y.split(separator: " "))
+        var similarity = dice(x, y)
+        if min(wordsX.count, wordsY.count) >= 3 {
+            similarity = max(similarity, Double(wordsX.intersection(wordsY).count) / Double(min(wordsX.count, wordsY.count)))
+        }
+        if wordsX.subtracting(wordsY).count >= 2 && wordsY.subtracting(wordsX).count >= 2 { similarity = min(similarity, 0.7) }
+        return similarity
     }
 
     static func dice(_ x: String, _ y: String) -> Double {

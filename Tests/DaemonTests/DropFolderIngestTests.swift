@@ -119,8 +119,11 @@ struct DropFolderIngestTests {
         #expect(FileManager.default.createFile(atPath: outside, contents: Data(books)))
         #expect(symlink(outside, folder + "/link.mrc") == 0)
         #expect(link(outside, folder + "/hard.mrc") == 0)
-        try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: false)
-        #expect(FileManager.default.createFile(atPath: folder + "/sub/inside.mrc", contents: Data(books)))
+        // A folder with a file in it, renamed in whole (the daemon would move an empty one before it filled).
+        let staged = daemon.root.appendingPathComponent("sub").path
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        #expect(FileManager.default.createFile(atPath: staged + "/inside.mrc", contents: Data(books)))
+        #expect(rename(staged, folder + "/sub") == 0)
         #expect(FileManager.default.createFile(atPath: folder + "/bad\u{07}name.mrc", contents: Data(books)))
         try await waitUntil("the member folder is empty") { daemon.entries(member: "M001").isEmpty }
         let files = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 4)

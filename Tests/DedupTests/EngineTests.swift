@@ -65,6 +65,20 @@ struct EngineTests {
         #expect(PairComparison(Self.book(title: "紅樓夢"), Self.book(title: "红楼梦")).decision == .match)
     }
 
+    @Test("records with ISBNs that share none are different manifestations; so are parts of a series of hearings")
+    func identifiersAndSeriesTitles() {
+        let hardback = Self.book(title: "Asia", author: "Foster, Leila,", isbn: "9781575724485")
+        let other = Self.book(title: "Asia", author: "Foster, Leila,", isbn: "9780516222349")
+        let comparison = PairComparison(hardback, other)
+        #expect(comparison.decision == .noMatch && comparison.findings.contains { $0.field == "isbn" && $0.verdict == "conflict" })
+        let health = Self.book(title: "In the matter of a public hearing on the Governor's proposed budget for 2000-2001 : health, medicaid, aging")
+        let economy = Self.book(title: "In the matter of a public hearing on the Governor's proposed budget for 2000-2001 : economic development, taxes")
+        #expect(PairComparison(health, economy).decision == .noMatch)
+        // Volumes are counted apart from pages: 2 v. against 3 v. is another set.
+        #expect(PairComparison(Self.book(title: "Collected works", pages: "2 v."), Self.book(title: "Collected works", pages: "3 v.")).decision == .noMatch)
+        #expect(PairComparison(Self.book(title: "Collected works", pages: "2 v."), Self.book(title: "Collected works", pages: "2 v. :")).decision == .match)
+    }
+
     @Test("different books by one author in one year stay apart; a title alone is not enough")
     func differentBooksStayApart() {
         let a = Self.book(title: "Poems of the sea")
@@ -140,7 +154,7 @@ struct EngineTests {
     }
 
     @Test(
-        "Goldfinch validation pairs through calisd dedup eval: today's figures are the floor (P ≥ 0.995, F1 ≥ 0.94)",
+        "Goldfinch validation pairs through calisd dedup eval: today's figures are the floor (P ≥ 0.995, F1 ≥ 0.95)",
         .enabled(
             if: FileManager.default.fileExists(atPath: goldfinch.appendingPathComponent("goldfinch_val_labels.csv").path),
             "needs ../shared/data/dedup/goldfinch-1.1-val"))
@@ -154,7 +168,7 @@ struct EngineTests {
         let precision = body["precision"] as? Double ?? 0
         let f1 = body["f1"] as? Double ?? 0
         #expect(precision >= 0.995, "precision \(precision)")
-        #expect(f1 >= 0.94, "F1 \(f1)")
+        #expect(f1 >= 0.95, "F1 \(f1)")
         #expect(body["records"] as? Int == 20_416)
     }
 
