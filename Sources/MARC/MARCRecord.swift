@@ -70,6 +70,18 @@ public struct MARCRecord: Sendable, Hashable {
         knownSubfieldCount = nil
     }
 
+    /// Appends a copy of a field of another record (or of this one), byte for byte.
+    public mutating func append(_ field: MARCField) {
+        if field.isControlField {
+            appendControlField(field.tag, bytes: field.data)
+        } else {
+            let start = storage.count
+            storage.append(contentsOf: field.data)
+            entries.append(FieldEntry(tag: field.tag, isControl: false, start: start, end: storage.count))
+            knownSubfieldCount = nil
+        }
+    }
+
     /// Appends a data field; each subfield code is one byte.
     public mutating func appendDataField(
         _ tag: MARCTag, indicators: (UInt8, UInt8) = (0x20, 0x20), subfields: [(code: UInt8, value: String)]

@@ -37,16 +37,22 @@ enum DaemonSupport {
         if let status { leader[5] = status }
         var copy = MARCRecord(leader: leader)
         copy.appendControlField("001", value: controlNumber)
-        for field in record.fields where field.tag != "001" {
-            if field.isControlField {
-                copy.appendControlField(field.tag, bytes: field.data)
-            } else {
-                copy.appendDataField(
-                    field.tag, indicators: (field.indicator1, field.indicator2),
-                    subfields: field.subfields.map { ($0.code, $0.value) })
-            }
-        }
+        for field in record.fields where field.tag != "001" { copy.append(field) }
         return copy
+    }
+
+    /// `record` as ISO 2709 with its fifth field made unfindable — that directory entry's start turned to
+    /// letters and the field's terminator removed — so reading it is an error, not a recovered warning.
+    static func unreadable(_ record: MARCRecord) throws -> [UInt8] {
+        var bytes = try ISO2709Writer.data(record)
+        let base = Int(String(decoding: bytes[12..<17], as: UTF8.self))!
+        let entry = 24 + 12 * 4
+        let length = Int(String(decoding: bytes[(entry + 3)..<(entry + 7)], as: UTF8.self))!
+        let start = Int(String(decoding: bytes[(entry + 7)..<(entry + 12)], as: UTF8.self))!
+        bytes[base + start + length - 1] = UInt8(ascii: "|")
+        bytes[entry + 7] = UInt8(ascii: "X")
+        bytes[entry + 8] = UInt8(ascii: "Y")
+        return bytes
     }
 
     /// `count` distinct records (distinct 001s, so nothing is skipped as unchanged), cycling through the LoC books.

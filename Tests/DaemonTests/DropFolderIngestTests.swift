@@ -82,16 +82,8 @@ struct DropFolderIngestTests {
         defer { daemon.remove() }
         let books = try DaemonSupport.locBooks()
         var bytes = try DaemonSupport.iso(Array(books[0..<3]))
-        var broken = try ISO2709Writer.data(DaemonSupport.rewrite(books[3], controlNumber: "BROKEN-1"))
-        // Its fifth directory entry's start becomes letters and that field loses its terminator: the field
-        // cannot be found, an error (a warning would mean the record was recovered whole).
-        let base = Int(String(decoding: broken[12..<17], as: UTF8.self))!
-        let entry = 24 + 12 * 4
-        let length = Int(String(decoding: broken[(entry + 3)..<(entry + 7)], as: UTF8.self))!
-        let start = Int(String(decoding: broken[(entry + 7)..<(entry + 12)], as: UTF8.self))!
-        broken[base + start + length - 1] = UInt8(ascii: "|")
-        broken[entry + 7] = UInt8(ascii: "X")
-        broken[entry + 8] = UInt8(ascii: "Y")
+        // Its fifth field cannot be found: an error (a warning would mean the record was recovered whole).
+        let broken = try DaemonSupport.unreadable(DaemonSupport.rewrite(books[3], controlNumber: "BROKEN-1"))
         bytes += broken
         bytes += try DaemonSupport.iso(Array(books[4..<6]))
         try daemon.drop(bytes, member: "M001", name: "mixed.mrc")
@@ -195,14 +187,8 @@ struct DropFolderIngestTests {
         try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "all.mrc")
         try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
         var bytes = try DaemonSupport.iso(Array(books.dropLast()))
-        // The last record, with its 245's terminator gone and its directory entry pointing nowhere: an error.
-        var broken = try ISO2709Writer.data(books.last!)
-        let base = Int(String(decoding: broken[12..<17], as: UTF8.self))!
-        let entry = 24 + 12 * 4
-        let length = Int(String(decoding: broken[(entry + 3)..<(entry + 7)], as: UTF8.self))!
-        let start = Int(String(decoding: broken[(entry + 7)..<(entry + 12)], as: UTF8.self))!
-        broken[base + start + length - 1] = UInt8(ascii: "|")
-        broken[entry + 7] = UInt8(ascii: "X")
+        // The last record, unreadable: an error.
+        let broken = try DaemonSupport.unreadable(books.last!)
         bytes += broken
         try daemon.drop(bytes, member: "M001", name: "snapshot.full.mrc")
         let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "snapshot.full.mrc" }!

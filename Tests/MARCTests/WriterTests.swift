@@ -84,3 +84,23 @@ struct WriterTests {
         #expect(throws: MARCError.self) { try ISO2709Writer.data(record) }
     }
 }
+
+@Suite("Building records")
+struct RecordBuildingTests {
+    @Test("a record copied field by field with append(_:) writes the same ISO 2709 bytes, CJK and all", arguments: [
+        "loc-books-50.mrc", "loc-cjk-20.mrc", "dp2-bnu-cnmarc-10.utf8.iso",
+    ])
+    func appendCopiesFields(name: String) throws {
+        let reader = try MARCReaders.open(bytes: try Fixture.bytes(name)).reader
+        var count = 0
+        while let item = try reader.next() {
+            guard let record = item.record else { continue }
+            var copy = MARCRecord(leader: record.leader)
+            for field in record.fields { copy.append(field) }
+            #expect(try ISO2709Writer.data(copy) == ISO2709Writer.data(record))
+            #expect(copy.fields.map(\.subfields).map { Array($0).map(\.value) } == record.fields.map(\.subfields).map { Array($0).map(\.value) })
+            count += 1
+        }
+        #expect(count >= 10)
+    }
+}

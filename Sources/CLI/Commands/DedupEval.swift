@@ -141,15 +141,7 @@ struct Evaluation {
         while let item = try reader.next() {
             guard let record = item.record else { continue }
             var copy = MARCRecord(leader: record.leader)
-            for field in record.fields where field.tag.string != "CID" {
-                if field.isControlField {
-                    copy.appendControlField(field.tag, bytes: field.data)
-                } else {
-                    copy.appendDataField(
-                        field.tag, indicators: (field.indicator1, field.indicator2),
-                        subfields: field.subfields.map { ($0.code, $0.value) })
-                }
-            }
+            for field in record.fields where field.tag.string != "CID" { copy.append(field) }
             try ISO2709Writer.write(copy, into: &output)
             count += 1
         }
