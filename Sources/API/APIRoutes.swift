@@ -91,6 +91,10 @@ struct APIRoutes: Sendable {
             return try unionRecord(rest[1])
         case (.GET, ["why"]):
             return try why(request)
+        case (.POST, let rest) where rest.count == 2 && rest[0] == "records" && ["merge", "split", "unlink"].contains(rest[1]):
+            return try link(request, action: rest[1])
+        case (.POST, ["records", "lock"]):
+            return try lock(request)
         default:
             if knownPaths(path) { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here") }
             throw APIError.notFound("no such route")
@@ -104,7 +108,7 @@ struct APIRoutes: Sendable {
             || (rest.first == "records" && rest.count == 2)
     }
 
-    private func requireAdmin(_ request: APIRequest) throws {
+    func requireAdmin(_ request: APIRequest) throws {
         guard request.peer.isAdmin(adminGroup: context.live.current.adminGroup) else { throw APIError.forbidden }
     }
 

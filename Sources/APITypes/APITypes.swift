@@ -371,3 +371,40 @@ public struct WhyBody: Codable, Sendable, Equatable {
         case ruleVersion = "rule_version"
     }
 }
+
+/// `POST /v1/records/merge|split|unlink`: two records as `MEMBER:LOCALID`.
+public struct LinkRequestBody: Codable, Sendable, Equatable {
+    public var a: String
+    public var b: String
+    public init(a: String, b: String) {
+        self.a = a
+        self.b = b
+    }
+}
+
+/// Where the two records are after an override.
+public struct LinkResultBody: Codable, Sendable, Equatable {
+    public var link: String
+    public var aUnion: String?
+    public var bUnion: String?
+    public init(link: String, aUnion: String?, bUnion: String?) {
+        self.link = link
+        self.aUnion = aUnion
+        self.bUnion = bUnion
+    }
+    enum CodingKeys: String, CodingKey {
+        case link
+        case aUnion = "a_union"
+        case bUnion = "b_union"
+    }
+}
+
+/// `POST /v1/records/lock`: lock or unlock a member's record.
+public struct LockRequestBody: Codable, Sendable, Equatable {
+    public var record: String
+    public var locked: Bool
+    public init(record: String, locked: Bool) {
+        self.record = record
+        self.locked = locked
+    }
+}

@@ -22,7 +22,7 @@ public final class FileIngestor: Sendable {
     let store: CatalogStore
     let settings: IngestSettings
     let folders: StateFolders
-    let matcher: any UnionMatcher
+    public let matcher: any UnionMatcher
     let keys: @Sendable (MARCRecord) -> [MatchKey]
     let status: IngestStatus
     let live: LiveSettings

@@ -23,6 +23,7 @@ struct ClusterPlacement {
     private let setMaster: RawStatement
     private let deleteUnion: RawStatement
     private let change: RawStatement
+    private let overrides: RawStatement
 
     init(db: Database, matcher: any UnionMatcher, now: Int64) throws {
         self.matcher = matcher
@@ -62,6 +63,13 @@ struct ClusterPlacement {
         deleteUnion = try RawStatement(
             db, "UPDATE union_records SET status = 'deleted', master_id = NULL, updated_at = ? WHERE id = ?")
         change = try RawStatement(db, "INSERT INTO changes (at, kind, union_id, source_id, member) VALUES (?, ?, ?, ?, ?)")
+        overrides = try RawStatement(
+            db,
+            """
+            SELECT o.kind, cm.union_id FROM link_overrides o
+            JOIN cluster_members cm ON cm.source_id = CASE WHEN o.a = ?1 THEN o.b ELSE o.a END
+            WHERE o.a = ?1 OR o.b = ?1
+            """)
     }
 
     /// Stores `keys` for the source record and puts it in the union record the matcher chooses.
@@ -95,7 +103,11 @@ struct ClusterPlacement {
                 found.append(try candidate(unionID, excluding: sourceID))
             }
         }
-        let chosen = matcher.choose(for: keys, among: found)
+        // An admin's word comes before any rule: never with a cannot-link partner, always with a must-link one.
+        let (mustUnions, cannotUnions) = try overrideUnions(of: sourceID)
+        found.removeAll { cannotUnions.contains($0.unionID) }
+        let forced = mustUnions.first { !cannotUnions.contains($0) }
+        let chosen = forced ?? matcher.choose(for: keys, among: found)
         if let chosen {
             if chosen == previous { return chosen }
             if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
@@ -104,7 +116,8 @@ struct ClusterPlacement {
             try log("union-joined", union: chosen, source: sourceID, member: member)
             return chosen
         }
-        // No match: a record alone in its union record keeps it; one that leaves a cluster starts a new one.
+        // No match: a record alone in its union record keeps it; one that leaves a cluster (or must leave it for
+        // a cannot-link) starts a new one.
         if let previous, try count(previous) == 1 { return previous }
         if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
         createUnion.bind(1, sourceID)
@@ -144,6 +157,18 @@ struct ClusterPlacement {
             if wasMaster { try refreshMaster(unionID) }
             try log("union-left", union: unionID, source: sourceID, member: member)
         }
+    }
+
+    /// The union records of the record's must-link and cannot-link partners.
+    private func overrideUnions(of sourceID: Int64) throws -> (must: [Int64], cannot: Set<Int64>) {
+        overrides.bind(1, sourceID)
+        defer { overrides.reset() }
+        var must: [Int64] = []
+        var cannot: Set<Int64> = []
+        while try overrides.step() {
+            if overrides.text(0) == "must" { must.append(overrides.int64(1)) } else { cannot.insert(overrides.int64(1)) }
+        }
+        return (must.sorted(), cannot)
     }
 
     private func union(of sourceID: Int64) throws -> Int64? {

@@ -80,7 +80,13 @@ struct ConfigCommandTests {
         let first = try Self.run("migrate", "--config", path)
         #expect(first.status == 0, "\(first.stderrText)")
         let database = directory.appendingPathComponent("state/catalogue.sqlite").path
-        #expect(first.stdoutText == "\(database): 3 migration(s) applied: 0001_catalogue, 0002_ingest_pipeline, 0003_record_features\n")
+        // Every file of migrations/, in order, and nothing else.
+        let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("migrations")
+        let names = try FileManager.default.contentsOfDirectory(atPath: migrations.path).filter { $0.hasSuffix(".sql") }.sorted()
+            .map { String($0.dropLast(4)) }
+        #expect(names.count >= 4)
+        #expect(first.stdoutText == "\(database): \(names.count) migration(s) applied: \(names.joined(separator: ", "))\n")
         #expect(FileManager.default.fileExists(atPath: database))
         let second = try Self.run("migrate", "--config", path)
         #expect(second.stdoutText == first.stdoutText)

@@ -48,7 +48,55 @@ struct CtlWhy: AsyncParsableCommand {
 /// `calisd ctl records …`: one record, and why two records are or are not one.
 struct CtlRecords: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "records", abstract: "Union records and members' records.", subcommands: [Show.self, CtlWhy.self])
+        commandName: "records", abstract: "Union records and members' records: show, why, merge, split, unlink, lock.",
+        subcommands: [Show.self, CtlWhy.self, Merge.self, Split.self, Unlink.self, Lock.self])
+
+    /// merge, split and unlink: the same request to three routes.
+    static func link(_ options: CtlOptions, _ action: String, _ a: String, _ b: String, _ done: String) async throws {
+        let response = try await options.call("POST", "/v1/records/\(action)", body: LinkRequestBody(a: a, b: b))
+        if options.json { return options.printRaw(response) }
+        let result = try options.decode(LinkResultBody.self, response)
+        print("\(a) and \(b) \(done): \(a) in \(result.aUnion ?? "no union record"), \(b) in \(result.bUnion ?? "no union record")")
+    }
+
+    struct Merge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Always keep two records in one union record (a must-link that outlives re-submissions).")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "MEMBER:LOCALID") var a: String
+        @Argument(help: "MEMBER:LOCALID, moved into the first's union record") var b: String
+        func run() async throws { try await CtlRecords.link(options, "merge", a, b, "are linked") }
+    }
+
+    struct Split: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Never keep two records in one union record (a cannot-link that outlives re-submissions).")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "MEMBER:LOCALID") var a: String
+        @Argument(help: "MEMBER:LOCALID, moved out of the first's union record") var b: String
+        func run() async throws { try await CtlRecords.link(options, "split", a, b, "are kept apart") }
+    }
+
+    struct Unlink: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an override: the rules decide again.")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "MEMBER:LOCALID") var a: String
+        @Argument(help: "MEMBER:LOCALID, placed again by the rules") var b: String
+        func run() async throws { try await CtlRecords.link(options, "unlink", a, b, "are unlinked") }
+    }
+
+    struct Lock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lock a member's record so re-submissions do not overwrite a central correction.")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "MEMBER:LOCALID") var record: String
+        @Flag(name: .long, help: "Unlock instead.") var unlock = false
+        func run() async throws {
+            let response = try await options.call("POST", "/v1/records/lock", body: LockRequestBody(record: record, locked: !unlock))
+            if options.json { return options.printRaw(response) }
+            print("\(record) \(unlock ? "unlocked" : "locked")")
+        }
+    }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A union record (CAL…) or a member's record (MEMBER:LOCALID).")
