@@ -51,3 +51,32 @@ extension APIRoutes {
         return RecordReference(member: String(parts[0]), localID: String(parts[1].trimmingSpaces))
     }
 }
+
+extension APIRoutes {
+    /// `GET /v1/review[?state=open|accepted|rejected]` (admin).
+    func reviewList(_ request: APIRequest) throws -> APIResponse {
+        try requireAdmin(request)
+        let state = request.query["state"] ?? "open"
+        guard ["open", "accepted", "rejected"].contains(state) else {
+            throw APIError.badRequest("state must be open, accepted or rejected")
+        }
+        return .json(try context.store.reviews(state: state, limit: 1_000).map(Self.reviewBody))
+    }
+
+    /// `POST /v1/review/{id}/accept|reject` (admin).
+    func reviewDecide(_ request: APIRequest, id text: String, accept: Bool) throws -> APIResponse {
+        try requireAdmin(request)
+        guard let id = Int64(text), id > 0 else { throw APIError.badRequest("a review id is a positive whole number") }
+        let item = try context.store.decideReview(
+            id: id, accept: accept, by: "uid \(request.peer.uid)", matcher: context.ingest.ingestor.matcher)
+        logger.notice(
+            "review decided", metadata: ["calisd.review": "\(id)", "calisd.accept": "\(accept)", "calisd.peer.uid": "\(request.peer.uid)"])
+        return .json(Self.reviewBody(item))
+    }
+
+    static func reviewBody(_ item: ReviewItem) -> ReviewBody {
+        ReviewBody(
+            id: item.id, record: item.record.description, unionID: UnionID.format(item.unionID),
+            master: item.master?.description, score: item.score, ruleVersion: item.ruleVersion, state: item.state)
+    }
+}

@@ -95,6 +95,10 @@ struct APIRoutes: Sendable {
             return try link(request, action: rest[1])
         case (.POST, ["records", "lock"]):
             return try lock(request)
+        case (.GET, ["review"]):
+            return try reviewList(request)
+        case (.POST, let rest) where rest.count == 3 && rest[0] == "review" && (rest[2] == "accept" || rest[2] == "reject"):
+            return try reviewDecide(request, id: rest[1], accept: rest[2] == "accept")
         default:
             if knownPaths(path) { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here") }
             throw APIError.notFound("no such route")
@@ -103,7 +107,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"] || rest == ["why"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && rest.count == 2)
     }

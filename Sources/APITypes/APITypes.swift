@@ -408,3 +408,28 @@ public struct LockRequestBody: Codable, Sendable, Equatable {
         self.locked = locked
     }
 }
+
+/// A near miss in the review queue.
+public struct ReviewBody: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var record: String
+    public var unionID: String
+    public var master: String?
+    public var score: Double
+    public var ruleVersion: String
+    public var state: String
+    public init(id: Int64, record: String, unionID: String, master: String?, score: Double, ruleVersion: String, state: String) {
+        self.id = id
+        self.record = record
+        self.unionID = unionID
+        self.master = master
+        self.score = score
+        self.ruleVersion = ruleVersion
+        self.state = state
+    }
+    enum CodingKeys: String, CodingKey {
+        case id, record, master, score, state
+        case unionID = "union_id"
+        case ruleVersion = "rule_version"
+    }
+}

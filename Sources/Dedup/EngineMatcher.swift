@@ -37,4 +37,24 @@ public struct EngineMatcher: UnionMatcher {
         }
         return best?.union
     }
+
+    /// The union record whose every distinct member the record matches or nearly matches, with at least one near
+    /// miss and the best weakest score: what a person should look at.
+    public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? {
+        var best: (unionID: Int64, score: Double)?
+        for candidate in candidates where !candidate.memberKeys.isEmpty {
+            var weakest = Double.infinity
+            for member in candidate.memberKeys {
+                let comparison = PairComparison(keys, member)
+                guard comparison.decision == .match || comparison.isNearMiss else {
+                    weakest = -.infinity
+                    break
+                }
+                weakest = min(weakest, comparison.score)
+            }
+            guard weakest > -.infinity, weakest < PairComparison.threshold else { continue }
+            if best == nil || weakest > best!.score { best = (candidate.unionID, weakest) }
+        }
+        return best
+    }
 }

@@ -25,6 +25,15 @@ public struct PairComparison: Sendable, Equatable {
 
     public var decision: Decision { !vetoed && score >= Self.threshold ? .match : .noMatch }
 
+    /// How far below the threshold a pair with agreeing titles and no conflict is still worth a person's look.
+    public static let reviewMargin = 2.0
+
+    /// No match, but close: no conflict, titles that agree or are similar, and a score within the margin.
+    public var isNearMiss: Bool {
+        !vetoed && score < Self.threshold && score >= Self.threshold - Self.reviewMargin
+            && findings.contains { $0.field == "title" && $0.verdict != "differ" }
+    }
+
     static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc"]
 
     public init(_ a: [MatchKey], _ b: [MatchKey]) {

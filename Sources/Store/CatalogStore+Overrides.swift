@@ -31,31 +31,36 @@ extension CatalogStore {
         _ link: LinkOverride?, _ first: RecordReference, _ second: RecordReference, by actor: String,
         matcher: any UnionMatcher, now: Int64 = Self.now()
     ) throws -> (Int64?, Int64?) {
-        try writer.write { db in
-            let a = try Self.sourceID(db, first)
-            let b = try Self.sourceID(db, second)
-            guard a.id != b.id else { throw StoreError(.invalid, "\(first) and \(second) are the same record") }
-            let (low, high) = (min(a.id, b.id), max(a.id, b.id))
-            if let link {
-                try db.execute(
-                    sql: """
-                        INSERT INTO link_overrides (a, b, kind, created_at, created_by) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (a, b) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at,
-                            created_by = excluded.created_by
-                        """, arguments: [low, high, link.rawValue, now, actor])
-            } else {
-                try db.execute(sql: "DELETE FROM link_overrides WHERE a = ? AND b = ?", arguments: [low, high])
-            }
+        try writer.write { db in try Self.link(db, link, first, second, by: actor, matcher: matcher, now: now) }
+    }
+
+    static func link(
+        _ db: Database, _ link: LinkOverride?, _ first: RecordReference, _ second: RecordReference, by actor: String,
+        matcher: any UnionMatcher, now: Int64
+    ) throws -> (Int64?, Int64?) {
+        let a = try Self.sourceID(db, first)
+        let b = try Self.sourceID(db, second)
+        guard a.id != b.id else { throw StoreError(.invalid, "\(first) and \(second) are the same record") }
+        let (low, high) = (min(a.id, b.id), max(a.id, b.id))
+        if let link {
             try db.execute(
-                sql: "INSERT INTO changes (at, kind, source_id, member, detail) VALUES (?, ?, ?, ?, json_object('with', ?, 'by', ?))",
-                arguments: [now, "override-" + (link?.rawValue ?? "removed"), b.id, second.member, a.id, actor])
-            if b.active {
-                let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
-                try placement.place(sourceID: b.id, member: second.member, keys: MatchKey.decode(b.features ?? ""), isNew: false)
-            }
-            let unionOf = "SELECT union_id FROM cluster_members WHERE source_id = ?"
-            return (try Int64.fetchOne(db, sql: unionOf, arguments: [a.id]), try Int64.fetchOne(db, sql: unionOf, arguments: [b.id]))
+                sql: """
+                    INSERT INTO link_overrides (a, b, kind, created_at, created_by) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (a, b) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at,
+                        created_by = excluded.created_by
+                    """, arguments: [low, high, link.rawValue, now, actor])
+        } else {
+            try db.execute(sql: "DELETE FROM link_overrides WHERE a = ? AND b = ?", arguments: [low, high])
         }
+        try db.execute(
+            sql: "INSERT INTO changes (at, kind, source_id, member, detail) VALUES (?, ?, ?, ?, json_object('with', ?, 'by', ?))",
+            arguments: [now, "override-" + (link?.rawValue ?? "removed"), b.id, second.member, a.id, actor])
+        if b.active {
+            let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
+            try placement.place(sourceID: b.id, member: second.member, keys: MatchKey.decode(b.features ?? ""), isNew: false)
+        }
+        let unionOf = "SELECT union_id FROM cluster_members WHERE source_id = ?"
+        return (try Int64.fetchOne(db, sql: unionOf, arguments: [a.id]), try Int64.fetchOne(db, sql: unionOf, arguments: [b.id]))
     }
 
     /// Locks (or unlocks) a member's record: while locked, re-submissions leave it as it is.

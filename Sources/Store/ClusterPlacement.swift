@@ -24,6 +24,7 @@ struct ClusterPlacement {
     private let deleteUnion: RawStatement
     private let change: RawStatement
     private let overrides: RawStatement
+    private let queueReview: RawStatement
 
     init(db: Database, matcher: any UnionMatcher, now: Int64) throws {
         self.matcher = matcher
@@ -63,6 +64,12 @@ struct ClusterPlacement {
         deleteUnion = try RawStatement(
             db, "UPDATE union_records SET status = 'deleted', master_id = NULL, updated_at = ? WHERE id = ?")
         change = try RawStatement(db, "INSERT INTO changes (at, kind, union_id, source_id, member) VALUES (?, ?, ?, ?, ?)")
+        queueReview = try RawStatement(
+            db,
+            """
+            INSERT INTO review_queue (source_id, union_id, score, rule_version, created_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (source_id, union_id) DO NOTHING
+            """)
         overrides = try RawStatement(
             db,
             """
@@ -115,6 +122,15 @@ struct ClusterPlacement {
             try refreshMaster(chosen)
             try log("union-joined", union: chosen, source: sourceID, member: member)
             return chosen
+        }
+        // A near miss is queued for a person; the record is placed as if there were no match meanwhile.
+        if let near = matcher.review(for: keys, among: found.filter { $0.unionID != previous }) {
+            queueReview.bind(1, sourceID)
+            queueReview.bind(2, near.unionID)
+            queueReview.bind(3, near.score)
+            queueReview.bind(4, matcher.ruleVersion)
+            queueReview.bind(5, now)
+            try queueReview.run()
         }
         // No match: a record alone in its union record keeps it; one that leaves a cluster (or must leave it for
         // a cannot-link) starts a new one.

@@ -62,6 +62,12 @@ public protocol UnionMatcher: Sendable {
     var fallbackKinds: Set<String> { get }
     /// The union record to join, or nil to start a new one.
     func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64?
+    /// When `choose` found none: a union record the record nearly matched, for a person to decide, with the score.
+    func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)?
+}
+
+extension UnionMatcher {
+    public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? { nil }
 }
 
 /// Every record its own union record: for store tests that are not about matching.

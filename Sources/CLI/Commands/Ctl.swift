@@ -16,7 +16,7 @@ struct Ctl: AsyncParsableCommand {
             Exit status: 0 success; 1 the daemon refused the request (it says why); 65 a file ended rejected or \
             failed; 69 the daemon cannot be reached; 75 a file is held for an admin; 78 a bad configuration.
             """,
-        subcommands: [CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self]
+        subcommands: [CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self]
     )
 
     // Declared here too, so `calisd ctl --socket PATH --json status` works as well as options after the command.
