@@ -48,7 +48,7 @@ enum RecordTriage {
         let deleted = record.leader.recordStatus == UInt8(ascii: "d")
         let incoming = IncomingRecord(
             localID: localID, flavour: record.flavour.rawValue, originalEncoding: record.encoding.rawValue, record: bytes,
-            deleted: deleted, keys: deleted ? [] : keys(record))
+            deleted: deleted, keys: deleted ? [] : keys(record), quality: RecordQuality.of(record))
         let warnings = (typeWarning.map { [$0] } ?? []) + item.diagnostics.filter { $0.severity == .warning }.map {
             FileProblem(recordNumber: number, localID: localID, severity: .warning, reason: "\($0.code): \($0.message)")
         }

@@ -22,10 +22,12 @@ public struct IncomingRecord: Sendable {
     public var keys: [MatchKey]
     /// SHA-256 of `record`, computed where the record is made (the reading thread, not the writer's).
     public var contentHash: [UInt8]
+    /// How good a master it would make, higher is better: the encoding level, then the number of fields.
+    public var quality: Int
 
     public init(
         localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false,
-        keys: [MatchKey] = []
+        keys: [MatchKey] = [], quality: Int = 0
     ) {
         self.localID = localID
         self.flavour = flavour
@@ -33,6 +35,7 @@ public struct IncomingRecord: Sendable {
         self.record = record
         self.deleted = deleted
         self.keys = keys
+        self.quality = quality
         contentHash = Array(SHA256.hash(data: record))
     }
 }
@@ -115,14 +118,15 @@ extension CatalogStore {
                 db,
                 """
                 INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
-                    file_id, confirmed_file, updated_at, features)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                    file_id, confirmed_file, updated_at, features, quality)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                 """)
             let update = try RawStatement(
                 db,
                 """
                 UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
-                    status = 'active', file_id = ?, confirmed_file = ?, updated_at = ?, features = ? WHERE id = ?
+                    status = 'active', file_id = ?, confirmed_file = ?, updated_at = ?, features = ?, quality = ?
+                WHERE id = ?
                 """)
             let confirm = try RawStatement(db, "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
             let delete = try RawStatement(
@@ -170,6 +174,7 @@ extension CatalogStore {
                     insert.bind(8, fileID)
                     insert.bind(9, now)
                     insert.bind(10, MatchKey.encode(incoming.keys))
+                    insert.bind(11, Int64(incoming.quality))
                     _ = try insert.step()
                     let id = insert.int64(0)
                     insert.reset()
@@ -193,7 +198,8 @@ extension CatalogStore {
                 update.bind(6, fileID)
                 update.bind(7, now)
                 update.bind(8, MatchKey.encode(incoming.keys))
-                update.bind(9, existing.id)
+                update.bind(9, Int64(incoming.quality))
+                update.bind(10, existing.id)
                 try update.run()
                 try log("record-changed", existing.id)
                 try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)

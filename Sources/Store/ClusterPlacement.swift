@@ -59,7 +59,9 @@ struct ClusterPlacement {
             db,
             """
             UPDATE union_records SET updated_at = ?,
-                master_id = (SELECT min(source_id) FROM cluster_members WHERE union_id = ?) WHERE id = ?
+                master_id = (SELECT s.id FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
+                             WHERE cm.union_id = ? ORDER BY s.quality DESC, s.updated_at DESC, s.id LIMIT 1)
+            WHERE id = ?
             """)
         deleteUnion = try RawStatement(
             db, "UPDATE union_records SET status = 'deleted', master_id = NULL, updated_at = ? WHERE id = ?")
@@ -116,7 +118,11 @@ struct ClusterPlacement {
         let forced = mustUnions.first { !cannotUnions.contains($0) }
         let chosen = forced ?? matcher.choose(for: keys, among: found)
         if let chosen {
-            if chosen == previous { return chosen }
+            if chosen == previous {
+                // A changed record may now be the better master.
+                try refreshMaster(chosen)
+                return chosen
+            }
             if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
             try joinUnion(sourceID, chosen)
             try refreshMaster(chosen)

@@ -174,5 +174,10 @@ CREATE TABLE review_queue (
 ) STRICT;
 CREATE INDEX review_queue_by_state ON review_queue(state, id);
 """#),
+        ("0006_record_quality", #"""
+-- A union record's master is its best source record: the fullest encoding level, then the most complete
+-- record, then the most recent. The rank is computed at ingest from leader/17 and the number of fields.
+ALTER TABLE source_records ADD COLUMN quality INTEGER NOT NULL DEFAULT 0;
+"""#),
     ]
 }
