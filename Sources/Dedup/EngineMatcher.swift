@@ -19,42 +19,46 @@ public struct EngineMatcher: UnionMatcher {
     }
 
     public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? {
-        var best: (union: Int64, score: Double)?
-        for candidate in candidates where !candidate.memberKeys.isEmpty {
-            var weakest = Double.infinity
-            for member in candidate.memberKeys {
-                let comparison = PairComparison(keys, member)
-                guard comparison.decision == .match else {
-                    weakest = -.infinity
-                    break
-                }
-                weakest = min(weakest, comparison.score)
-            }
-            guard weakest > -.infinity else { continue }
-            if best == nil || weakest > best!.score || (weakest == best!.score && candidate.unionID < best!.union) {
-                best = (candidate.unionID, weakest)
-            }
-        }
-        return best?.union
+        decide(for: keys, among: candidates).join
     }
 
-    /// The union record whose every distinct member the record matches or nearly matches, with at least one near
-    /// miss and the best weakest score: what a person should look at.
     public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? {
-        var best: (unionID: Int64, score: Double)?
+        decide(for: keys, among: candidates).review
+    }
+
+    /// One pass over the candidates: the union record whose every distinct member the record matches (the best
+    /// by its weakest score); failing that, the one whose members it matches or nearly matches, with at least one
+    /// near miss — what a person should look at.
+    public func decide(for keys: [MatchKey], among candidates: [ClusterCandidate])
+        -> (join: Int64?, review: (unionID: Int64, score: Double)?)
+    {
+        var best: (union: Int64, score: Double)?
+        var near: (unionID: Int64, score: Double)?
         for candidate in candidates where !candidate.memberKeys.isEmpty {
             var weakest = Double.infinity
+            var allMatch = true
             for member in candidate.memberKeys {
                 let comparison = PairComparison(keys, member)
-                guard comparison.decision == .match || comparison.isNearMiss else {
+                if comparison.decision == .match {
+                    weakest = min(weakest, comparison.score)
+                } else if comparison.isNearMiss {
+                    allMatch = false
+                    weakest = min(weakest, comparison.score)
+                } else {
                     weakest = -.infinity
                     break
                 }
-                weakest = min(weakest, comparison.score)
             }
-            guard weakest > -.infinity, weakest < PairComparison.threshold else { continue }
-            if best == nil || weakest > best!.score { best = (candidate.unionID, weakest) }
+            guard weakest > -.infinity else { continue }
+            if allMatch {
+                if best == nil || weakest > best!.score || (weakest == best!.score && candidate.unionID < best!.union) {
+                    best = (candidate.unionID, weakest)
+                }
+            } else if near == nil || weakest > near!.score {
+                near = (candidate.unionID, weakest)
+            }
         }
-        return best
+        if let best { return (best.union, nil) }
+        return (nil, near)
     }
 }

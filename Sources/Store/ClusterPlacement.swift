@@ -25,6 +25,8 @@ struct ClusterPlacement {
     private let change: RawStatement
     private let overrides: RawStatement
     private let queueReview: RawStatement
+    /// Most catalogues have few overrides; a batch checks once whether there are any to look up.
+    private let hasOverrides: Bool
 
     init(db: Database, matcher: any UnionMatcher, now: Int64) throws {
         self.matcher = matcher
@@ -72,6 +74,7 @@ struct ClusterPlacement {
             INSERT INTO review_queue (source_id, union_id, score, rule_version, created_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (source_id, union_id) DO NOTHING
             """)
+        hasOverrides = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM link_overrides)") ?? true
         overrides = try RawStatement(
             db,
             """
@@ -116,7 +119,9 @@ struct ClusterPlacement {
         let (mustUnions, cannotUnions) = try overrideUnions(of: sourceID)
         found.removeAll { cannotUnions.contains($0.unionID) }
         let forced = mustUnions.first { !cannotUnions.contains($0) }
-        let chosen = forced ?? matcher.choose(for: keys, among: found)
+        let decision: (join: Int64?, review: (unionID: Int64, score: Double)?) =
+            forced == nil ? matcher.decide(for: keys, among: found) : (nil, nil)
+        let chosen = forced ?? decision.join
         if let chosen {
             if chosen == previous {
                 // A changed record may now be the better master.
@@ -130,7 +135,7 @@ struct ClusterPlacement {
             return chosen
         }
         // A near miss is queued for a person; the record is placed as if there were no match meanwhile.
-        if let near = matcher.review(for: keys, among: found.filter { $0.unionID != previous }) {
+        if let near = decision.review, near.unionID != previous {
             queueReview.bind(1, sourceID)
             queueReview.bind(2, near.unionID)
             queueReview.bind(3, near.score)
@@ -183,6 +188,7 @@ struct ClusterPlacement {
 
     /// The union records of the record's must-link and cannot-link partners.
     private func overrideUnions(of sourceID: Int64) throws -> (must: [Int64], cannot: Set<Int64>) {
+        guard hasOverrides else { return ([], []) }
         overrides.bind(1, sourceID)
         defer { overrides.reset() }
         var must: [Int64] = []

@@ -64,10 +64,20 @@ public protocol UnionMatcher: Sendable {
     func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64?
     /// When `choose` found none: a union record the record nearly matched, for a person to decide, with the score.
     func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)?
+    /// `choose`, and when it finds none, `review`.
+    func decide(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (join: Int64?, review: (unionID: Int64, score: Double)?)
 }
 
 extension UnionMatcher {
     public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? { nil }
+
+    /// Both answers at once; a matcher whose comparisons are costly computes them in one pass.
+    public func decide(for keys: [MatchKey], among candidates: [ClusterCandidate])
+        -> (join: Int64?, review: (unionID: Int64, score: Double)?)
+    {
+        if let join = choose(for: keys, among: candidates) { return (join, nil) }
+        return (nil, review(for: keys, among: candidates))
+    }
 }
 
 /// Every record its own union record: for store tests that are not about matching.
