@@ -118,7 +118,7 @@ struct CtlFiles: AsyncParsableCommand {
         func run() async throws {
             let response = try await options.call("GET", "/v1/files/\(id)")
             let file = try options.decode(FileBody.self, response)
-            let report = Self.isFinished(file.state) ? try? await options.call("GET", "/v1/files/\(id)/report") : nil
+            let report = CtlIngest.isFinished(file.state) ? try? await options.call("GET", "/v1/files/\(id)/report") : nil
             if options.json { return options.printRaw(report ?? response) }
             print(CtlIngest.describe(file))
             print("  member \(file.member), \(file.mode), \(file.size) bytes, sha256 \(file.sha256)")
@@ -131,8 +131,6 @@ struct CtlFiles: AsyncParsableCommand {
                 if body.problems.count > 50 { print("    … \(body.problems.count - 50) more in the report") }
             }
         }
-
-        static func isFinished(_ state: String) -> Bool { CtlIngest.isFinished(state) }
     }
 
     struct Approve: AsyncParsableCommand {
@@ -141,9 +139,7 @@ struct CtlFiles: AsyncParsableCommand {
         @Argument var id: Int64
 
         func run() async throws {
-            let response = try await options.call("POST", "/v1/files/\(id)/approve")
-            if options.json { return options.printRaw(response) }
-            print("file \(id) approved: queued to run with its withdrawals")
+            try await CtlFiles.decide(options, id, "approve", "approved: queued to run with its withdrawals")
         }
     }
 
@@ -153,10 +149,15 @@ struct CtlFiles: AsyncParsableCommand {
         @Argument var id: Int64
 
         func run() async throws {
-            let response = try await options.call("POST", "/v1/files/\(id)/reject")
-            if options.json { return options.printRaw(response) }
-            print("file \(id) rejected: nothing changed")
+            try await CtlFiles.decide(options, id, "reject", "rejected: nothing changed")
         }
+    }
+
+    /// An admin's decision on a held file: the same request to two routes.
+    static func decide(_ options: CtlOptions, _ id: Int64, _ action: String, _ done: String) async throws {
+        let response = try await options.call("POST", "/v1/files/\(id)/\(action)")
+        if options.json { return options.printRaw(response) }
+        print("file \(id) \(done)")
     }
 }
 
