@@ -43,6 +43,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Traditional -> simplified Chinese, generated from Unihan by scripts/generate-hanzi-fold.py.
+        // MARC21 to CNMARC, for members and benchmarks that need a record in the other family.
+        .target(name: "Crosswalk", dependencies: ["MARC"], swiftSettings: strictSettings),
         .target(name: "CHanziFold"),
         // Match keys and the union matching rule behind Store's UnionMatcher (SPEC §5).
         .target(name: "Dedup", dependencies: ["MARC", "Store", "CHanziFold"], swiftSettings: strictSettings),
@@ -103,6 +105,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "MARC",
+                "Crosswalk",
                 "Config",
                 "Store",
                 "Daemon",
@@ -143,6 +146,11 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: ["CalisdTesting", "APIClient", "APITypes", "MARC"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CrosswalkTests",
+            dependencies: ["Crosswalk", "MARC", "Dedup", "Store"],
             swiftSettings: strictSettings
         ),
         .testTarget(

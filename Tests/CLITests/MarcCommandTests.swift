@@ -118,6 +118,39 @@ struct MarcCommandTests {
         #expect(leftovers.isEmpty)
     }
 
+    @Test("convert --crosswalk cnmarc turns MARC21 into CNMARC that yaz reads; CNMARC input passes unchanged")
+    func crosswalk() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("cnmarc.iso").path
+        let result = try Self.calisd(
+            "marc", "convert", "--crosswalk", "cnmarc", "--agency", "CALIS", "--to", "iso2709", "-o", output,
+            Self.fixture("loc-cjk-20.mrc"), Self.fixture("dp2-bnu-cnmarc-10.utf8.iso"))
+        #expect(result.status == 0, "\(result.stderr)")
+        let stats = try Self.calisd("marc", "stats", output)
+        #expect(stats.stdout.contains("  cnmarc: 30"), "\(stats.stdout)")
+        let dump = try Self.calisd("marc", "dump", output)
+        #expect(dump.stdout.contains("=200  1\\$a頭戴之硬盔$ATou dai zhi ying kui$f[撰文・編輯吳正德]"), "\(dump.stdout.prefix(2000))")
+        #expect(dump.stdout.contains("=801  \\2$aCN$bCALIS"))
+        // The BNU records were CNMARC already: written as they came.
+        let bnu = try Self.calisd("marc", "dump", Self.fixture("dp2-bnu-cnmarc-10.utf8.iso"))
+        #expect(dump.stdout.hasSuffix(bnu.stdout))
+        if let yaz = ProcessRunner.find("yaz-marcdump") {
+            let independent = try ProcessRunner.run(yaz, ["-i", "marc", "-o", "line", output])
+            #expect(independent.status == 0 && independent.stdoutText.components(separatedBy: "\n200 1  ").count == 31)
+        }
+    }
+
+    @Test("convert --crosswalk refuses an unknown target, and --agency without --crosswalk", arguments: [
+        (["marc", "convert", "--crosswalk", "unimarc", "--to", "xml", "-o", "-", "x.mrc"], "The value 'unimarc' is invalid for '--crosswalk"),
+        (["marc", "convert", "--agency", "CALIS", "--to", "xml", "-o", "-", "x.mrc"], "--agency only applies with --crosswalk"),
+    ])
+    func crosswalkArguments(arguments: [String], message: String) throws {
+        let result = try ProcessRunner.run(Self.binary, arguments)
+        #expect(result.status == 64)
+        #expect(result.stderrText.contains(message), "\(result.stderrText)")
+    }
+
     @Test("convert into a folder that does not exist fails and leaves nothing behind")
     func convertUnwritable() throws {
         let result = try Self.calisd("marc", "convert", "--to", "json", "-o", "/nonexistent-calisd/out.json", Self.fixture("loc-books-50.mrc"))

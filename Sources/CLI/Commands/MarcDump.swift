@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Crosswalk
 import MARC
 
 /// `calisd marc dump`: every record to standard output.
@@ -42,12 +43,32 @@ struct MarcConvert: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output file ('-' for standard output).")
     var output: String
 
+    @Option(
+        name: .long,
+        help: "Convert MARC21 records to another MARC family first: cnmarc. Records already in it pass unchanged.")
+    var crosswalk: CrosswalkTarget?
+
+    @Option(name: .long, help: "With --crosswalk: the agency recorded as transcribing the records (801 $b).")
+    var agency: String?
+
     @OptionGroup var input: MarcInputOptions
+
+    func validate() throws {
+        if agency != nil && crosswalk == nil { throw ValidationError("--agency only applies with --crosswalk.") }
+    }
+
+    private var conversion: MarcConversion {
+        MarcConversion(
+            format: to, quiet: input.quiet,
+            transform: crosswalk.map { _ in
+                let crosswalk = MARC21ToCNMARC(transcribingAgency: agency)
+                return { record in record.flavour.isUNIMARCFamily ? record : crosswalk.convert(record) }
+            })
+    }
 
     func run() throws {
         if output == "-" {
-            let failed = try MarcConversion(format: to, quiet: input.quiet).run(
-                files: input.files, to: OutputSink.standardOutput())
+            let failed = try conversion.run(files: input.files, to: OutputSink.standardOutput())
             if failed { throw ExitCode(1) }
             return
         }
@@ -55,7 +76,7 @@ struct MarcConvert: ParsableCommand {
         let sink = try OutputSink.file(temporary)
         let failed: Bool
         do {
-            failed = try MarcConversion(format: to, quiet: input.quiet).run(files: input.files, to: sink)
+            failed = try conversion.run(files: input.files, to: sink)
         } catch {
             unlink(temporary)
             throw error
@@ -72,6 +93,7 @@ struct MarcConvert: ParsableCommand {
 struct MarcConversion {
     let format: MARCFormat
     let quiet: Bool
+    var transform: (@Sendable (MARCRecord) -> MARCRecord)? = nil
 
     /// Returns true when any record had an error or could not be written.
     func run(files: [String], to sink: OutputSink) throws -> Bool {
@@ -80,7 +102,8 @@ struct MarcConversion {
         var unwritable = 0
         writer.writeHeader(into: &sink.buffer)
         try walker.walk(files) { file, _, item in
-            guard let record = item.record else { return }
+            guard var record = item.record else { return }
+            if let transform { record = transform(record) }
             do {
                 try writer.write(record, into: &sink.buffer)
             } catch {
@@ -93,4 +116,9 @@ struct MarcConversion {
         try sink.close()
         return walker.errorCount > 0 || walker.failedFiles > 0 || unwritable > 0
     }
+}
+
+/// The MARC families `calisd marc convert --crosswalk` converts MARC21 records to.
+enum CrosswalkTarget: String, ExpressibleByArgument, CaseIterable {
+    case cnmarc
 }
