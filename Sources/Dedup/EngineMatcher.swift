@@ -5,7 +5,7 @@ import Store
 /// best such, by its weakest score — and otherwise starts its own.
 public struct EngineMatcher: UnionMatcher {
     /// Most selective first.
-    public static let blockingOrder = ["isbn", "issn", "lccn", "oclc", "tauth", "aub", "tyear"]
+    public static let blockingOrder = ["isbn", "issn", "lccn", "oclc", "tauth", "aub", "tyear", "pyear"]
     public static let blockingKinds = Set(blockingOrder)
 
     public init() {}
@@ -26,9 +26,10 @@ public struct EngineMatcher: UnionMatcher {
         decide(for: keys, among: candidates).review
     }
 
-    /// One pass over the candidates: the union record whose every distinct member the record matches (the best
-    /// by its weakest score); failing that, the one whose members it matches or nearly matches, with at least one
-    /// near miss — what a person should look at.
+    /// One pass over the candidates. A record joins a union record when no record in it conflicts with it and it
+    /// matches the master or most of the records (by count): the cluster as a whole, not one member of it, so
+    /// clusters never chain. Among several, the best by the weakest matching score wins. Failing that, a union
+    /// record with no conflict and a near miss on its master (or most records) is what a person should look at.
     public func decide(for keys: [MatchKey], among candidates: [ClusterCandidate])
         -> (join: Int64?, review: (unionID: Int64, score: Double)?)
     {
@@ -36,26 +37,38 @@ public struct EngineMatcher: UnionMatcher {
         var near: (unionID: Int64, score: Double)?
         for candidate in candidates where !candidate.memberKeys.isEmpty {
             var weakest = Double.infinity
-            var allMatch = true
-            for member in candidate.memberKeys {
+            var nearest = -Double.infinity
+            var matched = 0
+            var nearlyMatched = 0
+            var total = 0
+            var masterMatched = false
+            var masterNearlyMatched = false
+            var conflict = false
+            for (index, member) in candidate.memberKeys.enumerated() {
                 let comparison = PairComparison(keys, member)
-                if comparison.decision == .match {
-                    weakest = min(weakest, comparison.score)
-                } else if comparison.isNearMiss {
-                    allMatch = false
-                    weakest = min(weakest, comparison.score)
-                } else {
-                    weakest = -.infinity
+                let weight = candidate.weights[index]
+                total += weight
+                if comparison.vetoed {
+                    conflict = true
                     break
                 }
+                if comparison.decision == .match {
+                    matched += weight
+                    weakest = min(weakest, comparison.score)
+                    if index == candidate.masterIndex { masterMatched = true }
+                } else if comparison.isNearMiss {
+                    nearlyMatched += weight
+                    nearest = max(nearest, comparison.score)
+                    if index == candidate.masterIndex { masterNearlyMatched = true }
+                }
             }
-            guard weakest > -.infinity else { continue }
-            if allMatch {
+            if conflict { continue }
+            if masterMatched || 2 * matched > total {
                 if best == nil || weakest > best!.score || (weakest == best!.score && candidate.unionID < best!.union) {
                     best = (candidate.unionID, weakest)
                 }
-            } else if near == nil || weakest > near!.score {
-                near = (candidate.unionID, weakest)
+            } else if masterNearlyMatched || 2 * (matched + nearlyMatched) > total, nearest > -.infinity {
+                if near == nil || nearest > near!.score { near = (candidate.unionID, nearest) }
             }
         }
         if let best { return (best.union, nil) }

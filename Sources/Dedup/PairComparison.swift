@@ -15,7 +15,7 @@ public struct PairComparison: Sendable, Equatable {
         public var weight: Double
     }
 
-    public static let ruleVersion = "engine-1"
+    public static let ruleVersion = "engine-2"
     /// The score a pair without a conflict needs to match; set on the Goldfinch validation pairs for precision.
     public static let threshold = 4.0
 
@@ -40,9 +40,12 @@ public struct PairComparison: Sendable, Equatable {
         let left = Keys(a)
         let right = Keys(b)
         // Explicit, normalised conflicts: never merged, whatever else agrees.
-        for field in ["material", "language", "part", "edition"] {
+        for field in ["material", "language"] {
             if let x = left.first(field), let y = right.first(field), x != y { veto(field) }
         }
+        // Parts and editions may be given in two scripts: only comparable forms that all differ conflict.
+        for field in ["part", "edition"] where Self.compare(left.all(field), right.all(field)) == false { veto(field) }
+
         // Two records that both carry ISBNs (or OCLC numbers) and share none are different manifestations:
         // hardback and paperback, two books with one title. Different LCCNs count against, less strongly.
         for kind in ["isbn", "oclc"] {
@@ -61,7 +64,11 @@ public struct PairComparison: Sendable, Equatable {
         }
         if sharesIdentifier { add("identifier", "agree", 3) }
         if lccnsDiffer { add("lccn", "differ", -3) }
-        let similarity = Self.titleSimilarity(left, right)
+        var similarity = Self.titleSimilarity(left, right)
+        if similarity < 0.9 && !Set(left.all("pinyin")).isDisjoint(with: Set(right.all("pinyin"))) {
+            // A romanised title against a vernacular one: the same pinyin is strong, not certain (homophones).
+            similarity = 0.9
+        }
         if similarity >= 0.8 {
             add("title", similarity == 1 ? "agree" : "similar", 3 * (similarity - 0.8) / 0.2)
         } else {
@@ -74,9 +81,9 @@ public struct PairComparison: Sendable, Equatable {
             add("year", x == y ? "agree" : "differ", x == y ? 2 : (gap <= 1 ? -1 : -3))
         }
         var publishersDiffer = false
-        if let x = left.first("publisher"), let y = right.first("publisher") {
-            publishersDiffer = x != y
-            add("publisher", x == y ? "agree" : "differ", x == y ? 1 : -1)
+        if let same = Self.compare(left.all("publisher"), right.all("publisher")) {
+            publishersDiffer = !same
+            add("publisher", same ? "agree" : "differ", same ? 1 : -1)
         }
         var extentsDiffer = false
         if let x = left.first("extent"), let y = right.first("extent") {
@@ -95,8 +102,8 @@ public struct PairComparison: Sendable, Equatable {
                 add("extent", "differ", -2)
             }
         }
-        if let x = left.first("author"), let y = right.first("author") {
-            add("author", x == y ? "agree" : "differ", x == y ? 1 : -1.5)
+        if let same = Self.compare(left.all("author"), right.all("author")) {
+            add("author", same ? "agree" : "differ", same ? 1 : -1.5)
         }
         // A different year is evidence, not a veto, unless the publisher or the extent differs too.
         if yearsDiffer && (publishersDiffer || extentsDiffer) { veto("year+imprint") }
@@ -127,6 +134,16 @@ public struct PairComparison: Sendable, Equatable {
         } else {
             add("issn/keytitle", "differ", -Self.threshold)
         }
+    }
+
+    /// True when the two sides share a value, false when they have values in a comparable script and share none,
+    /// nil when there is nothing to compare (a side without values, or only a romanisation against a vernacular).
+    static func compare(_ left: [String], _ right: [String]) -> Bool? {
+        guard !left.isEmpty, !right.isEmpty else { return nil }
+        if !Set(left).isDisjoint(with: Set(right)) { return true }
+        let leftScripts = Set(left.map(Attributes.script(of:)))
+        let rightScripts = Set(right.map(Attributes.script(of:)))
+        return leftScripts.isDisjoint(with: rightScripts) ? nil : false
     }
 
     static func isSerial(_ keys: Keys) -> Bool {

@@ -38,15 +38,22 @@ extension MatchKey {
     }
 }
 
-/// A union record that shares a blocking key with the record being placed, with the keys of each of its
-/// source records, so a matcher can ask that the record agrees with the whole cluster, not one member of it.
+/// A union record that shares a blocking key with the record being placed, with the keys of its source records
+/// (each distinct set once, with how many records carry it), so a matcher can ask that the record agrees with
+/// the cluster — its master or most of its records — not merely with one member of it.
 public struct ClusterCandidate: Sendable {
     public var unionID: Int64
     public var memberKeys: [[MatchKey]]
+    /// How many of the cluster's records carry each of `memberKeys`.
+    public var weights: [Int]
+    /// Which of `memberKeys` are the master's, when the master is among them.
+    public var masterIndex: Int?
 
-    public init(unionID: Int64, memberKeys: [[MatchKey]]) {
+    public init(unionID: Int64, memberKeys: [[MatchKey]], weights: [Int]? = nil, masterIndex: Int? = nil) {
         self.unionID = unionID
         self.memberKeys = memberKeys
+        self.weights = weights ?? Array(repeating: 1, count: memberKeys.count)
+        self.masterIndex = masterIndex
     }
 }
 

@@ -40,7 +40,7 @@ struct ReviewTests {
         #expect(listed.status == 0, "\(listed.stderrText)")
         let items = try JSONDecoder().decode([ReviewBody].self, from: listed.stdout)
         #expect(Set(items.map(\.record)) == ["M002:b1", "M002:b2"], "\(items)")
-        #expect(items.allSatisfy { $0.score < 4 && $0.score >= 2 && $0.ruleVersion == "engine-1" })
+        #expect(items.allSatisfy { $0.score < 4 && $0.score >= 2 && $0.ruleVersion == "engine-2" })
         let first = items.first { $0.record == "M002:b1" }!
         let second = items.first { $0.record == "M002:b2" }!
         #expect(first.master == "M001:a1")

@@ -27,7 +27,7 @@ struct WhyTests {
         let json = try daemon.ctl("records", "why", "--json", "M001:\(first)", "M001:\(second)")
         #expect(json.status == 0, "\(json.stderrText)")
         let body = try JSONDecoder().decode(WhyBody.self, from: json.stdout)
-        #expect(body.decision == "no-match" && !body.sameUnion && body.ruleVersion == "engine-1")
+        #expect(body.decision == "no-match" && !body.sameUnion && body.ruleVersion == "engine-2")
         #expect(body.findings.contains { $0.verdict == "conflict" || ($0.field == "title" && $0.verdict == "differ") })
 
         // A union id stands for its master.
