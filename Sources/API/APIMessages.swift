@@ -44,6 +44,8 @@ struct APIResponse: Sendable {
     var status: HTTPResponseStatus
     var contentType: String
     var body: [UInt8]
+    /// Where a redirect points (the `Location` header).
+    var location: String?
 
     static let jsonType = "application/json; charset=utf-8"
 

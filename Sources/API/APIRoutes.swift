@@ -55,6 +55,9 @@ struct APIRoutes: Sendable {
         case (.GET, let rest) where rest.count == 2 && rest[0] == "members":
             guard let member = try context.store.member(code: rest[1]) else { throw unknownMember(rest[1]) }
             return .json(try memberBody(member))
+        case (.PATCH, let rest) where rest.count == 2 && rest[0] == "members":
+            try requireAdmin(request)
+            return try changeMember(rest[1], request)
         case (.GET, let rest) where rest.count == 4 && rest[0] == "members" && rest[2] == "records":
             return try sourceRecord(member: rest[1], localID: rest[3])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "files":
@@ -156,7 +159,27 @@ struct APIRoutes: Sendable {
         MemberBody(
             code: member.code, name: member.name, status: member.status,
             records: try context.store.activeRecordCount(member: member.code),
-            files: try context.store.fileCount(member: member.code))
+            files: try context.store.fileCount(member: member.code), priority: member.priority)
+    }
+
+    private func changeMember(_ code: String, _ request: APIRequest) throws -> APIResponse {
+        let settings: MemberSettingsBody
+        do {
+            settings = try JSONDecoder().decode(MemberSettingsBody.self, from: Data(request.body))
+        } catch {
+            throw APIError.badRequest("the body must be JSON {\"priority\": INTEGER}")
+        }
+        guard let priority = settings.priority else { throw APIError.badRequest("name a setting to change: priority") }
+        guard (-1000...1000).contains(priority) else { throw APIError.badRequest("priority must be between -1000 and 1000") }
+        guard try context.store.member(code: code) != nil else { throw unknownMember(code) }
+        let result = try context.store.setPriority(member: code, to: priority, by: "uid \(request.peer.uid)")
+        logger.notice(
+            "admin member priority",
+            metadata: [
+                "calisd.member": "\(code)", "calisd.priority": "\(priority)", "calisd.masters_changed": "\(result.mastersChanged)",
+                "calisd.peer.uid": "\(request.peer.uid)",
+            ])
+        return .json(try memberBody(result.member))
     }
 
     private func addMember(_ request: APIRequest) throws -> APIResponse {
@@ -196,6 +219,12 @@ struct APIRoutes: Sendable {
     private func unionRecord(_ text: String) throws -> APIResponse {
         guard let id = UnionID.parse(text) else { throw APIError.badRequest("a union id is CAL followed by digits") }
         guard let union = try context.store.unionRecord(id: id) else { throw APIError.notFound("no union record \(text)") }
+        // An id merged away answers 301 to its survivor, with its own body naming it for clients that do not follow.
+        if let survivor = union.redirectTo {
+            var response = APIResponse.json(Bodies.union(union), status: .movedPermanently)
+            response.location = "/v1/records/" + UnionID.format(survivor)
+            return response
+        }
         return .json(Bodies.union(union))
     }
 }

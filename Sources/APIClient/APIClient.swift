@@ -12,6 +12,8 @@ public struct APIClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: [UInt8]
+        /// The `Location` of a redirect.
+        public var location: String?
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -91,16 +93,19 @@ public struct APIClient: Sendable {
                     // The server may answer and close before taking the whole body (too large, forbidden): read it.
                 }
                 var status = 0
+                var location: String?
                 var bytes: [UInt8] = []
                 for try await part in inbound {
                     switch part {
-                    case .head(let head): status = Int(head.status.code)
+                    case .head(let head):
+                        status = Int(head.status.code)
+                        location = head.headers.first(name: "Location")
                     case .body(let buffer): bytes += buffer.readableBytesView
-                    case .end: return Response(status: status, body: bytes)
+                    case .end: return Response(status: status, body: bytes, location: location)
                     }
                 }
                 guard status != 0 else { throw APIClientError.protocolError("the daemon closed the connection without answering") }
-                return Response(status: status, body: bytes)
+                return Response(status: status, body: bytes, location: location)
             }
         } catch let error as APIClientError {
             throw error

@@ -96,12 +96,23 @@ public struct MemberBody: Codable, Sendable, Equatable {
     public var status: String
     public var records: Int
     public var files: Int
-    public init(code: String, name: String, status: String, records: Int, files: Int) {
+    /// Among source records of equal quality, the higher priority's is master.
+    public var priority: Int
+    public init(code: String, name: String, status: String, records: Int, files: Int, priority: Int) {
         self.code = code
         self.name = name
         self.status = status
         self.records = records
         self.files = files
+        self.priority = priority
+    }
+}
+
+/// `PATCH /v1/members/{code}`: the settings to change; absent ones stay as they are.
+public struct MemberSettingsBody: Codable, Sendable, Equatable {
+    public var priority: Int?
+    public init(priority: Int? = nil) {
+        self.priority = priority
     }
 }
 

@@ -7,6 +7,8 @@ public struct Member: Sendable, Equatable {
     public var code: String
     public var name: String
     public var status: String
+    /// Among source records of equal quality, a higher priority makes the master.
+    public var priority: Int = 0
 }
 
 /// One record of a submitted file, ready to store: the member's local id, the record as UTF-8 ISO 2709, and
@@ -88,15 +90,41 @@ extension CatalogStore {
 
     public func member(code: String) throws -> Member? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT code, name, status FROM members WHERE code = ?", arguments: [code])
-                .map { Member(code: $0["code"], name: $0["name"], status: $0["status"]) }
+            try Row.fetchOne(db, sql: "SELECT code, name, status, priority FROM members WHERE code = ?", arguments: [code])
+                .map { Member(code: $0["code"], name: $0["name"], status: $0["status"], priority: $0["priority"]) }
+        }
+    }
+
+    /// Sets a member's priority as a source of masters and chooses again the master of every union record the
+    /// member has a record in, in one transaction.
+    /// - Returns: the member as it is now, and how many union records changed master.
+    /// - Throws: ``StoreError`` `notFound` for an unknown member.
+    public func setPriority(member code: String, to priority: Int, by actor: String, now: Int64 = Self.now()) throws
+        -> (member: Member, mastersChanged: Int)
+    {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE members SET priority = ? WHERE code = ?", arguments: [priority, code])
+            guard db.changesCount == 1 else { throw StoreError(.notFound, "no member \(code)") }
+            try db.execute(
+                sql: "INSERT INTO changes (at, kind, member, detail) VALUES (?, 'member-priority', ?, json_object('priority', ?, 'by', ?))",
+                arguments: [now, code, priority, actor])
+            try db.execute(
+                sql: """
+                    UPDATE union_records SET updated_at = ?1, master_id = (\(ClusterPlacement.bestMember("union_records.id")))
+                    WHERE id IN (SELECT cm.union_id FROM source_records s JOIN cluster_members cm ON cm.source_id = s.id
+                                 WHERE s.member = ?2)
+                      AND master_id IS NOT (\(ClusterPlacement.bestMember("union_records.id")))
+                    """, arguments: [now, code])
+            let changed = db.changesCount
+            let row = try Row.fetchOne(db, sql: "SELECT code, name, status, priority FROM members WHERE code = ?", arguments: [code])!
+            return (Member(code: row["code"], name: row["name"], status: row["status"], priority: row["priority"]), changed)
         }
     }
 
     public func members() throws -> [Member] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT code, name, status FROM members ORDER BY code")
-                .map { Member(code: $0["code"], name: $0["name"], status: $0["status"]) }
+            try Row.fetchAll(db, sql: "SELECT code, name, status, priority FROM members ORDER BY code")
+                .map { Member(code: $0["code"], name: $0["name"], status: $0["status"], priority: $0["priority"]) }
         }
     }
 

@@ -22,6 +22,7 @@ struct ClusterPlacement {
     private let master: RawStatement
     private let setMaster: RawStatement
     private let deleteUnion: RawStatement
+    private let mergeUnion: RawStatement
     private let change: RawStatement
     private let overrides: RawStatement
     private let queueReview: RawStatement
@@ -42,7 +43,8 @@ struct ClusterPlacement {
         clusterKeys = try RawStatement(
             db,
             """
-            SELECT s.features FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
+            SELECT s.features, s.id = u.master_id FROM cluster_members cm
+            JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
             WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(Self.maximumCandidateMembers)
             """)
         unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
@@ -60,13 +62,12 @@ struct ClusterPlacement {
         setMaster = try RawStatement(
             db,
             """
-            UPDATE union_records SET updated_at = ?,
-                master_id = (SELECT s.id FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
-                             WHERE cm.union_id = ? ORDER BY s.quality DESC, s.updated_at DESC, s.id LIMIT 1)
-            WHERE id = ?
+            UPDATE union_records SET updated_at = ?, master_id = (\(Self.bestMember("?"))) WHERE id = ?
             """)
         deleteUnion = try RawStatement(
             db, "UPDATE union_records SET status = 'deleted', master_id = NULL, updated_at = ? WHERE id = ?")
+        mergeUnion = try RawStatement(
+            db, "UPDATE union_records SET status = 'merged', redirect_to = ?, master_id = NULL, updated_at = ? WHERE id = ?")
         change = try RawStatement(db, "INSERT INTO changes (at, kind, union_id, source_id, member) VALUES (?, ?, ?, ?, ?)")
         queueReview = try RawStatement(
             db,
@@ -128,7 +129,7 @@ struct ClusterPlacement {
                 try refreshMaster(chosen)
                 return chosen
             }
-            if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
+            if let previous { try remove(sourceID: sourceID, from: previous, member: member, joining: chosen) }
             try joinUnion(sourceID, chosen)
             try refreshMaster(chosen)
             try log("union-joined", union: chosen, source: sourceID, member: member)
@@ -169,10 +170,18 @@ struct ClusterPlacement {
         try remove(sourceID: sourceID, from: unionID, member: member)
     }
 
-    private func remove(sourceID: Int64, from unionID: Int64, member: String) throws {
+    /// - Parameter survivor: the union record the source record moves to; when it was the last record here, this
+    ///   union record was merged into that one and redirects to it, rather than being deleted.
+    private func remove(sourceID: Int64, from unionID: Int64, member: String, joining survivor: Int64? = nil) throws {
         leave.bind(1, sourceID)
         try leave.run()
-        if try count(unionID) == 0 {
+        if let survivor, try count(unionID) == 0 {
+            mergeUnion.bind(1, survivor)
+            mergeUnion.bind(2, now)
+            mergeUnion.bind(3, unionID)
+            try mergeUnion.run()
+            try log("union-merged", union: unionID, source: sourceID, member: member)
+        } else if try count(unionID) == 0 {
             deleteUnion.bind(1, now)
             deleteUnion.bind(2, unionID)
             try deleteUnion.run()
@@ -217,6 +226,15 @@ struct ClusterPlacement {
         try join.run()
     }
 
+    /// The query for a union record's best source record: the highest quality (encoding level, completeness),
+    /// then the member with the highest priority, then the most recent.
+    static func bestMember(_ unionID: String) -> String {
+        """
+        SELECT s.id FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id JOIN members m ON m.code = s.member
+        WHERE cm.union_id = \(unionID) ORDER BY s.quality DESC, m.priority DESC, s.updated_at DESC, s.id LIMIT 1
+        """
+    }
+
     private func refreshMaster(_ unionID: Int64) throws {
         setMaster.bind(1, now)
         setMaster.bind(2, unionID)
@@ -235,15 +253,27 @@ struct ClusterPlacement {
 
     private func candidate(_ unionID: Int64, excluding sourceID: Int64) throws -> ClusterCandidate {
         // Members with the same keys (the same book from many libraries) need comparing once.
-        var seen: Set<String> = []
+        var seen: [String: Int] = [:]
         var members: [[MatchKey]] = []
+        var weights: [Int] = []
+        var masterIndex: Int?
         clusterKeys.bind(1, unionID)
         clusterKeys.bind(2, sourceID)
         defer { clusterKeys.reset() }
         while try clusterKeys.step() {
             let features = clusterKeys.text(0)
-            if seen.insert(features).inserted { members.append(MatchKey.decode(features)) }
+            let index: Int
+            if let known = seen[features] {
+                index = known
+                weights[index] += 1
+            } else {
+                index = members.count
+                seen[features] = index
+                members.append(MatchKey.decode(features))
+                weights.append(1)
+            }
+            if clusterKeys.int64(1) != 0 { masterIndex = index }
         }
-        return ClusterCandidate(unionID: unionID, memberKeys: members)
+        return ClusterCandidate(unionID: unionID, memberKeys: members, weights: weights, masterIndex: masterIndex)
     }
 }

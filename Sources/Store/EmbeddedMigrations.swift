@@ -179,5 +179,10 @@ CREATE INDEX review_queue_by_state ON review_queue(state, id);
 -- record, then the most recent. The rank is computed at ingest from leader/17 and the number of fields.
 ALTER TABLE source_records ADD COLUMN quality INTEGER NOT NULL DEFAULT 0;
 """#),
+        ("0007_member_priority", #"""
+-- A member's standing as a source of masters (SPEC §5): among source records of equal quality, the one from the
+-- member with the higher priority is master, before the most recent. Set with `calisd ctl members set --priority`.
+ALTER TABLE members ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+"""#),
     ]
 }

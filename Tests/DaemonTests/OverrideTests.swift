@@ -1,3 +1,4 @@
+import APIClient
 import APITypes
 import CalisdTesting
 import Foundation
@@ -21,10 +22,17 @@ struct OverrideTests {
         try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
         try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
         #expect(try await Self.union(daemon, "M001", "a1") != Self.union(daemon, "M002", "b1"))
+        let mergedAway = try #require(try await Self.union(daemon, "M002", "b1"))
 
         let merge = try daemon.ctl("records", "merge", "M001:a1", "M002:b1")
         #expect(merge.status == 0, "\(merge.stderrText)")
-        #expect(try await Self.union(daemon, "M001", "a1") == Self.union(daemon, "M002", "b1"))
+        let survivor = try #require(try await Self.union(daemon, "M001", "a1"))
+        #expect(try await Self.union(daemon, "M002", "b1") == survivor)
+        // b1's old union record was merged away: it answers 301 to the survivor, and its body names it.
+        let old = try await daemon.get("/v1/records/\(mergedAway)")
+        #expect(old.status == 301 && old.location == "/v1/records/\(survivor)", "\(old.status) \(old.text)")
+        let body = try JSONDecoder().decode(UnionRecordBody.self, from: Data(old.body))
+        #expect(body.status == "merged" && body.redirectTo == survivor)
         // M002 sends a changed version: the must-link holds.
         var changed = DaemonSupport.rewrite(books[1], controlNumber: "b1")
         changed.appendDataField("500", subfields: [(UInt8(ascii: "a"), "Revised record.")])

@@ -134,7 +134,8 @@ struct CtlStatus: AsyncParsableCommand {
 /// `calisd ctl members add|list|show`.
 struct CtlMembers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "members", abstract: "Add and list member libraries.", subcommands: [Add.self, List.self, Show.self])
+        commandName: "members", abstract: "Add, list and set up member libraries.",
+        subcommands: [Add.self, List.self, Show.self, Change.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -159,8 +160,8 @@ struct CtlMembers: AsyncParsableCommand {
             let response = try await options.call("GET", "/v1/members")
             if options.json { return options.printRaw(response) }
             let members = try options.decode([MemberBody].self, response)
-            print(Table.render(["CODE", "STATUS", "RECORDS", "FILES", "NAME"], members.map {
-                [$0.code, $0.status, String($0.records), String($0.files), $0.name]
+            print(Table.render(["CODE", "STATUS", "RECORDS", "FILES", "PRIORITY", "NAME"], members.map {
+                [$0.code, $0.status, String($0.records), String($0.files), String($0.priority), $0.name]
             }))
         }
     }
@@ -174,7 +175,34 @@ struct CtlMembers: AsyncParsableCommand {
             let response = try await options.call("GET", "/v1/members/\(CtlPath.segment(code))")
             if options.json { return options.printRaw(response) }
             let member = try options.decode(MemberBody.self, response)
-            print("\(member.code): \(member.name) (\(member.status)), \(member.records) records, \(member.files) files")
+            print("\(member.code): \(member.name) (\(member.status)), \(member.records) records, \(member.files) files, priority \(member.priority)")
+        }
+    }
+
+    struct Change: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Change a member's settings.",
+            discussion: """
+                --priority ranks the member as a source of masters: among records of equal quality (encoding level, \
+                completeness) the one from the member with the higher priority is master, before the most recent. \
+                Masters of the member's union records are chosen again at once.
+                """)
+        @OptionGroup var options: CtlOptions
+        @Argument var code: String
+        @Option(name: .long, help: "Priority as a source of masters, -1000 to 1000 (default 0).") var priority: Int?
+
+        func validate() throws {
+            guard let priority else { throw ValidationError("Name a setting to change: --priority N.") }
+            if !(-1000...1000).contains(priority) { throw ValidationError("--priority must be between -1000 and 1000.") }
+        }
+
+        func run() async throws {
+            let response = try await options.call(
+                "PATCH", "/v1/members/\(CtlPath.segment(code))", body: MemberSettingsBody(priority: priority))
+            if options.json { return options.printRaw(response) }
+            let member = try options.decode(MemberBody.self, response)
+            print("member \(member.code): priority \(member.priority)")
         }
     }
 }
