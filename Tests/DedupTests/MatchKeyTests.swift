@@ -1,3 +1,4 @@
+import CalisdTesting
 import CHanziFold
 import Dedup
 import Foundation
@@ -64,8 +65,33 @@ struct MatchKeyTests {
         }
         // 乾 is both the traditional form of 干 and a simplified character in its own right (乾坤): kept.
         #expect(calisd_hanzi_simplified("乾".unicodeScalars.first!.value) == "乾".unicodeScalars.first!.value)
+        // Variant forms outside the traditional/simplified pairs, as older catalogues write them: 敎 = 教, 葯 = 藥 = 药.
+        #expect(TitleKey.normalise("湘潭縣敎育志") == TitleKey.normalise("湘潭县教育志"))
+        #expect(TitleKey.normalise("醫葯志") == "医药志")
+        for standard in ["教", "药", "干", "后"] {
+            #expect(calisd_hanzi_simplified(standard.unicodeScalars.first!.value) == standard.unicodeScalars.first!.value)
+        }
         #expect(TitleKey.normalise("紅樓夢") == TitleKey.normalise("红楼梦"))
         #expect(TitleKey.normalise("中國圖書館學報") == "中国图书馆学报")
+    }
+
+    @Test(
+        "the folding table holds every unambiguous kSimplifiedVariant pair of the Unihan it was made from",
+        .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/unicode/Unihan_Variants.txt.bz2"), "needs unicode-data"))
+    func foldingTableAgainstUnihan() throws {
+        let output = try ProcessRunner.run("/usr/bin/bzcat", ["/usr/share/unicode/Unihan_Variants.txt.bz2"])
+        #expect(output.status == 0)
+        var checked = 0
+        for line in output.stdoutText.split(separator: "\n") where line.hasPrefix("U+") {
+            let columns = line.split(separator: "\t")
+            guard columns.count == 3, columns[1] == "kSimplifiedVariant" else { continue }
+            let source = UInt32(columns[0].dropFirst(2), radix: 16)!
+            let targets = columns[2].split(separator: " ").map { UInt32($0.dropFirst(2).prefix { $0 != "<" }, radix: 16)! }
+            guard targets.count == 1, targets[0] != source else { continue }
+            #expect(calisd_hanzi_simplified(source) == targets[0], "U+\(String(source, radix: 16))")
+            checked += 1
+        }
+        #expect(checked >= 6_000, "\(checked) pairs checked")
     }
 
     static func book(_ id: String, title: String, isbn: String) throws -> IncomingRecord {
