@@ -26,6 +26,7 @@ struct ClusterPlacement {
     private let change: RawStatement
     private let overrides: RawStatement
     private let queueReview: RawStatement
+    private let clusterMembers: RawStatement
     /// Most catalogues have few overrides; a batch checks once whether there are any to look up.
     private let hasOverrides: Bool
 
@@ -75,6 +76,12 @@ struct ClusterPlacement {
             INSERT INTO review_queue (source_id, union_id, score, rule_version, created_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (source_id, union_id) DO NOTHING
             """)
+        clusterMembers = try RawStatement(
+            db,
+            """
+            SELECT s.id, s.member, s.features FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
+            WHERE cm.union_id = ? ORDER BY s.id LIMIT \(Self.maximumCandidateMembers)
+            """)
         hasOverrides = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM link_overrides)") ?? true
         overrides = try RawStatement(
             db,
@@ -87,8 +94,10 @@ struct ClusterPlacement {
 
     /// Stores `keys` for the source record and puts it in the union record the matcher chooses.
     /// - Returns: the union record it is in.
+    /// - Parameter revalidating: set when the record is placed again because its cluster's evidence went; its
+    ///   cluster is then not checked again from here.
     @discardableResult
-    func place(sourceID: Int64, member: String, keys: [MatchKey], isNew: Bool) throws -> Int64 {
+    func place(sourceID: Int64, member: String, keys: [MatchKey], isNew: Bool, revalidating: Bool = false) throws -> Int64 {
         if !isNew {
             deleteKeys.bind(1, sourceID)
             try deleteKeys.run()
@@ -125,8 +134,9 @@ struct ClusterPlacement {
         let chosen = forced ?? decision.join
         if let chosen {
             if chosen == previous {
-                // A changed record may now be the better master.
+                // A changed record may now be the better master, and the others may no longer agree with it.
                 try refreshMaster(chosen)
+                if !revalidating { try revalidate(chosen) }
                 return chosen
             }
             if let previous { try remove(sourceID: sourceID, from: previous, member: member, joining: chosen) }
@@ -192,6 +202,40 @@ struct ClusterPlacement {
             master.reset()
             if wasMaster { try refreshMaster(unionID) }
             try log("union-left", union: unionID, source: sourceID, member: member)
+            try revalidate(unionID)
+        }
+    }
+
+    /// After a record left a union record or changed in it: every other record must still agree with the
+    /// cluster (no conflict, and the master or most records match it). One that no longer does is placed again,
+    /// so a cluster splits when its evidence goes; the master's side keeps the id. Records an admin linked into
+    /// the cluster stay.
+    private func revalidate(_ unionID: Int64) throws {
+        var records: [(id: Int64, member: String, features: String)] = []
+        clusterMembers.bind(1, unionID)
+        while try clusterMembers.step() {
+            records.append((clusterMembers.int64(0), clusterMembers.text(1), clusterMembers.text(2)))
+        }
+        clusterMembers.reset()
+        guard records.count >= 2 else { return }
+        master.bind(1, unionID)
+        let masterID = try master.step() && !master.isNull(0) ? master.int64(0) : nil
+        master.reset()
+        // The master defines the cluster: the others are checked against it and the rest.
+        var agreeing: Set<String> = []
+        for record in records where record.id != masterID {
+            // Records with the same keys (one book from many libraries) stand or fall together.
+            if agreeing.contains(record.features) { continue }
+            // An earlier re-placement may have moved it already.
+            guard try union(of: record.id) == unionID else { continue }
+            let keys = MatchKey.decode(record.features)
+            let others = try candidate(unionID, excluding: record.id)
+            if matcher.decide(for: keys, among: [others]).join == unionID {
+                agreeing.insert(record.features)
+                continue
+            }
+            if try overrideUnions(of: record.id).must.contains(unionID) { continue }
+            try place(sourceID: record.id, member: record.member, keys: keys, isNew: false, revalidating: true)
         }
     }
 

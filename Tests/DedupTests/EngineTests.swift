@@ -298,3 +298,42 @@ struct EngineTests {
         #expect(try ProcessRunner.run(Self.binary, ["dedup", "eval", "--pairs", labels]).status == 64)
     }
 }
+
+extension EngineTests {
+    static func incoming(_ record: MARCRecord, id: String, deleted: Bool = false) throws -> IncomingRecord {
+        var copy = MARCRecord(leader: record.leader)
+        copy.appendControlField("001", value: id)
+        for field in record.fields where field.tag != "001" { copy.append(field) }
+        return IncomingRecord(
+            localID: id, flavour: "marc21", originalEncoding: "utf-8", record: try ISO2709Writer.data(copy), deleted: deleted,
+            keys: MatchKeyExtractor.keys(of: copy))
+    }
+
+    @Test("a cluster splits when its evidence goes: two copies joined only through the master part when it is deleted")
+    func clusterSplitsWhenEvidenceGoes() throws {
+        let store = try CatalogStore.inMemory()
+        let matcher = EngineMatcher()
+        for code in ["A", "B", "C"] { _ = try store.addMember(code: code, name: code) }
+        func submit(_ member: String, _ record: IncomingRecord) throws {
+            let file = try store.beginFile(member: member, name: "f", sha256: "0", size: 0, mode: "incremental")
+            _ = try store.commitBatch(fileID: file, member: member, records: [record], progress: 1, matcher: matcher)
+        }
+        func union(_ member: String) throws -> Int64? { try store.sourceRecord(member: member, localID: "1")?.unionID }
+        // A carries both scripts; B only the romanisation, C only the vernacular: B and C match A, not each other.
+        try submit("A", try Self.incoming(Self.chineseBook(), id: "1"))
+        try submit("B", try Self.incoming(Self.chineseBook(vernacular: false), id: "1"))
+        try submit("C", try Self.incoming(Self.chineseBook(romanised: false), id: "1"))
+        let cluster = try #require(try union("A"))
+        #expect(try union("B") == cluster && union("C") == cluster)
+
+        // A withdraws its record: nothing holds B and C together any more.
+        try submit("A", try Self.incoming(Self.chineseBook(), id: "1", deleted: true))
+        let b = try #require(try union("B"))
+        let c = try #require(try union("C"))
+        #expect(b != c)
+        // The master's side keeps the id; the other part gets a new one.
+        #expect([b, c].contains(cluster))
+        let kept = try #require(try store.unionRecord(id: cluster))
+        #expect(kept.sources.count == 1 && kept.masterID == kept.sources.first?.id)
+    }
+}
