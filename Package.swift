@@ -33,11 +33,13 @@ let package = Package(
             dependencies: ["CLibXML2", "CZlib", "CMARCTables"],
             swiftSettings: strictSettings
         ),
+        // Process-wide SQLite settings made before the first connection (variadic sqlite3_config).
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The union catalogue in SQLite (system libsqlite3 through GRDB); its schema lives in migrations/.
         .target(
             name: "Store",
             dependencies: [
-                "MARC", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "MARC", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

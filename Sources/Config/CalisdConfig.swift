@@ -16,7 +16,7 @@ public struct CalisdConfig: Sendable, Equatable {
     /// records is held for an admin.
     public var withdrawalGuardPercent = 10.0
     /// `[ingest] batch_size`: records per transaction, the unit a restart resumes from.
-    public var batchSize = 5_000
+    public var batchSize = 10_000
     /// `[api] max_upload_mb`: the largest file accepted over the socket.
     public var maxUploadMegabytes = 2_048
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.

@@ -10,6 +10,48 @@ public enum TitleKey {
 
     public static func normalise(_ title: String) -> String? {
         if let ascii = normaliseASCII(title) { return ascii.isEmpty ? nil : ascii }
+        var key = String.UnicodeScalarView()
+        var length = 0
+        var pendingSpace = false
+        func append(_ scalar: Unicode.Scalar) {
+            if scalar == " " {
+                pendingSpace = true
+                return
+            }
+            if pendingSpace && length > 0 {
+                key.append(" ")
+                length += 1
+            }
+            pendingSpace = false
+            key.append(scalar)
+            length += 1
+        }
+        for scalar in title.unicodeScalars {
+            let value = scalar.value
+            if value < 0x80 {
+                switch value {
+                case 0x41...0x5A: append(Unicode.Scalar(value | 0x20)!)
+                case 0x61...0x7A, 0x30...0x39: append(scalar)
+                default: pendingSpace = true
+                }
+            } else if let folded = ScalarFold.folded(scalar) {
+                for output in folded { append(output) }
+            } else {
+                // Beyond the table: CJK ideographs, kana, Hangul and the rest, classified as they are.
+                let properties = scalar.properties
+                if properties.isAlphabetic || properties.numericType != nil {
+                    append(Unicode.Scalar(calisd_hanzi_simplified(scalar.value)) ?? scalar)
+                } else if properties.isWhitespace || properties.generalCategory.isPunctuationOrSymbol {
+                    pendingSpace = true
+                }
+            }
+            if length >= maximumLength { break }
+        }
+        return key.isEmpty ? nil : String(key)
+    }
+
+    /// The whole-string form, with Foundation's folding: what ``ScalarFold`` precomputes for each scalar.
+    package static func normaliseWithFoundation(_ title: String) -> String? {
         let folded = title.precomposedStringWithCompatibilityMapping
             .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
         var key = ""
@@ -79,5 +121,54 @@ extension Unicode.GeneralCategory {
             true
         default: false
         }
+    }
+}
+
+/// Foundation's folding (compatibility composition, case, diacritics, width) of each scalar below U+3400 and
+/// of the compatibility and full-width blocks, computed once: folding a whole title through Foundation cost
+/// half of the key extraction on the LoC load. A space in an entry is a word break; an empty entry is dropped
+/// (a combining mark, a control).
+enum ScalarFold {
+    private static let ranges: [ClosedRange<UInt32>] = [0x80...0x33FF, 0xF900...0xFAFF, 0xFE30...0xFFEF]
+
+    private static let table: [[Unicode.Scalar]] = {
+        var table: [[Unicode.Scalar]] = []
+        table.reserveCapacity(ranges.reduce(0) { $0 + $1.count })
+        for range in ranges {
+            for value in range {
+                guard let scalar = Unicode.Scalar(value) else {
+                    table.append([])
+                    continue
+                }
+                table.append(fold(scalar))
+            }
+        }
+        return table
+    }()
+
+    private static func fold(_ scalar: Unicode.Scalar) -> [Unicode.Scalar] {
+        let folded = String(String.UnicodeScalarView([scalar])).precomposedStringWithCompatibilityMapping
+            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        var output: [Unicode.Scalar] = []
+        for scalar in folded.unicodeScalars {
+            let properties = scalar.properties
+            if properties.isAlphabetic || properties.numericType != nil {
+                output.append(scalar.value >= 0x3400 ? Unicode.Scalar(calisd_hanzi_simplified(scalar.value)) ?? scalar : scalar)
+            } else if properties.isWhitespace || properties.generalCategory.isPunctuationOrSymbol {
+                output.append(" ")
+            }
+        }
+        return output
+    }
+
+    /// The folded form of a non-ASCII `scalar`, or nil when it lies beyond the table.
+    static func folded(_ scalar: Unicode.Scalar) -> [Unicode.Scalar]? {
+        let value = scalar.value
+        var offset = 0
+        for range in ranges {
+            if range.contains(value) { return table[offset + Int(value - range.lowerBound)] }
+            offset += range.count
+        }
+        return nil
     }
 }

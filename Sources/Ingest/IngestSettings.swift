@@ -9,7 +9,7 @@ public struct IngestSettings: Sendable, Equatable {
 
     public init(
         stateDirectory: String, dropDirectory: String, settleSeconds: Int = 2,
-        batchSize: Int = 5_000
+        batchSize: Int = 10_000
     ) {
         self.stateDirectory = stateDirectory
         self.dropDirectory = dropDirectory

@@ -1,3 +1,4 @@
+import CSQLiteConfig
 import Foundation
 import GRDB
 
@@ -35,7 +36,11 @@ public struct CatalogStore: Sendable {
         }
     }
 
+    /// SQLite's process-wide settings, once, before any connection opens.
+    private static let sqliteConfigured: Int32 = calisd_sqlite_configure()
+
     static func configuration() -> Configuration {
+        _ = sqliteConfigured
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)

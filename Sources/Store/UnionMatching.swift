@@ -13,7 +13,15 @@ extension MatchKey {
     /// All of a record's keys as one value (kind, US, value, RS, …): stored with the record, read back when it
     /// is a candidate. Keys never hold the two separators (they are control characters, removed by normalising).
     public static func encode(_ keys: [MatchKey]) -> String {
-        keys.map { $0.kind + "\u{1F}" + $0.value }.joined(separator: "\u{1E}")
+        var text = ""
+        text.reserveCapacity(keys.reduce(0) { $0 + $1.kind.utf8.count + $1.value.utf8.count + 2 })
+        for (index, key) in keys.enumerated() {
+            if index > 0 { text.append("\u{1E}") }
+            text.append(key.kind)
+            text.append("\u{1F}")
+            text.append(key.value)
+        }
+        return text
     }
 
     /// FNV-1a 64 of kind, 0x1F, value: what the block index stores. Stable across runs and versions (Swift's
@@ -30,11 +38,28 @@ extension MatchKey {
         return Int64(bitPattern: hash)
     }
 
+    /// Splits on the separator bytes, not on `Character`s: decoding runs for every member of every candidate.
     public static func decode(_ text: String) -> [MatchKey] {
-        text.split(separator: "\u{1E}").compactMap { pair in
-            let parts = pair.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
-            return parts.count == 2 ? MatchKey(String(parts[0]), String(parts[1])) : nil
+        var keys: [MatchKey] = []
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            var kindEnd: Int?
+            for index in 0...bytes.count {
+                if index == bytes.count || bytes[index] == 0x1E {
+                    if let kindEnd {
+                        keys.append(MatchKey(
+                            String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<kindEnd]), as: UTF8.self),
+                            String(decoding: UnsafeBufferPointer(rebasing: bytes[(kindEnd + 1)..<index]), as: UTF8.self)))
+                    }
+                    start = index + 1
+                    kindEnd = nil
+                } else if bytes[index] == 0x1F && kindEnd == nil {
+                    kindEnd = index
+                }
+            }
         }
+        return keys
     }
 }
 

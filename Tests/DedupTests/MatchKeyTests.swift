@@ -135,3 +135,33 @@ struct MatchKeyTests {
         #expect(try store.unionRecord(id: before!)?.sources.map(\.member) == ["A"])
     }
 }
+
+extension MatchKeyTests {
+    static let sharedMARC = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/marc")
+
+    @Test(
+        "the per-character title folding gives what Foundation's whole-string folding gives, on 28,000 real LoC titles",
+        .enabled(if: FileManager.default.fileExists(atPath: sharedMARC.path), "needs ../shared/data/marc"))
+    func titleFoldingMatchesFoundation() throws {
+        var compared = 0
+        var differences: [String] = []
+        for name in ["booksall-2016-part01-first20000.utf8.mrc", "booksall-2016-part01-cjk-first8000.utf8.mrc"] {
+            let path = Self.sharedMARC.appendingPathComponent("lc-booksall-2016/\(name)").path
+            let reader = ISO2709Reader(source: try FileByteSource(path: path))
+            while let item = try reader.next() {
+                guard let record = item.record else { continue }
+                for field in record.all("245") + record.all("880") + record.all("260") + record.all("100") {
+                    for text in field.subfields("a") + field.subfields("b") + field.subfields("c") {
+                        compared += 1
+                        if TitleKey.normalise(text) != TitleKey.normaliseWithFoundation(text), differences.count < 20 {
+                            differences.append("\(text) → \(TitleKey.normalise(text) ?? "nil") / \(TitleKey.normaliseWithFoundation(text) ?? "nil")")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared > 50_000)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+}

@@ -83,3 +83,16 @@ struct StoreTests {
         #expect(throws: StoreError.self) { try CatalogStore(path: path) }
     }
 }
+
+extension StoreTests {
+    @Test("match keys stored with a record read back exactly, in every script, and a damaged value drops only its broken keys")
+    func matchKeysRoundTrip() {
+        let keys = [
+            MatchKey("isbn", "9787020024421"), MatchKey("title", "红楼梦 全本"), MatchKey("title", "émile ou de l education"),
+            MatchKey("tauth", "hobbit|"), MatchKey("part", "2 第一部"),
+        ]
+        #expect(MatchKey.decode(MatchKey.encode(keys)) == keys)
+        #expect(MatchKey.decode("") == [])
+        #expect(MatchKey.decode("title\u{1F}a\u{1E}broken\u{1E}\u{1E}year\u{1F}1999") == [MatchKey("title", "a"), MatchKey("year", "1999")])
+    }
+}
