@@ -31,12 +31,21 @@ enum Bodies {
             updatedAt: timestamp(view.updatedAt), file: view.fileID, record: withRecord ? marcJSON(view.record) : nil)
     }
 
+    static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc"]
+
     static func union(_ view: UnionRecordView) -> UnionRecordBody {
         let master = view.sources.first { $0.id == view.masterID }
+        var identifiers: [String: Set<String>] = [:]
+        for source in view.sources {
+            for key in MatchKey.decode(source.features ?? "") where identifierKinds.contains(key.kind) {
+                identifiers[key.kind, default: []].insert(key.value)
+            }
+        }
         return UnionRecordBody(
             id: UnionID.format(view.id), status: view.status, master: master.map { "\($0.member):\($0.localID)" },
             redirectTo: view.redirectTo.map(UnionID.format), createdAt: timestamp(view.createdAt),
-            updatedAt: timestamp(view.updatedAt), sources: view.sources.map { source($0, withRecord: true) })
+            updatedAt: timestamp(view.updatedAt), identifiers: identifiers.mapValues { $0.sorted() },
+            members: Array(Set(view.sources.map(\.member))).sorted(), sources: view.sources.map { source($0, withRecord: true) })
     }
 
     /// The stored ISO 2709 record as MARC-in-JSON (the code4lib form).

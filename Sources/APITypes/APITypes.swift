@@ -223,11 +223,15 @@ public struct UnionRecordBody: Codable, Sendable, Equatable {
     public var redirectTo: String?
     public var createdAt: String
     public var updatedAt: String
+    /// The merged view: every normalised identifier its source records carry, by kind (isbn as ISBN-13, issn,
+    /// lccn, oclc), and the members whose records it holds.
+    public var identifiers: [String: [String]]
+    public var members: [String]
     public var sources: [SourceRecordBody]
 
     public init(
         id: String, status: String, master: String?, redirectTo: String?, createdAt: String, updatedAt: String,
-        sources: [SourceRecordBody]
+        identifiers: [String: [String]] = [:], members: [String] = [], sources: [SourceRecordBody]
     ) {
         self.id = id
         self.status = status
@@ -235,11 +239,13 @@ public struct UnionRecordBody: Codable, Sendable, Equatable {
         self.redirectTo = redirectTo
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.identifiers = identifiers
+        self.members = members
         self.sources = sources
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, status, master, sources
+        case id, status, master, sources, identifiers, members
         case redirectTo = "redirect_to"
         case createdAt = "created_at"
         case updatedAt = "updated_at"

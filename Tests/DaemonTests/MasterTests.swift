@@ -47,6 +47,10 @@ struct MasterTests {
         try daemon.drop(try DaemonSupport.iso([book]), member: "M002", name: "b.mrc")
         try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
         let union = try #require(try await daemon.json(SourceRecordBody.self, "/v1/members/M001/records/\(id)").unionID)
+        // The merged view: every member holding it, and the identifiers of all its records.
+        let merged = try await daemon.json(UnionRecordBody.self, "/v1/records/\(union)")
+        #expect(merged.members == ["M001", "M002"])
+        #expect(merged.identifiers["lccn"] == [id], "\(merged.identifiers)")
         // The same quality: priority decides, either way.
         #expect(try daemon.ctl("members", "set", "M002", "--priority", "5").status == 0)
         #expect(try await daemon.json(UnionRecordBody.self, "/v1/records/\(union)").master == "M002:\(id)")
