@@ -1,5 +1,6 @@
 import APITypes
 import Dedup
+import Foundation
 import MARC
 import Store
 
@@ -43,6 +44,26 @@ extension APIRoutes {
     private func side(_ record: SourceRecordView, _ keys: [MatchKey]) -> WhyBody.Side {
         WhyBody.Side(
             member: record.member, localID: record.localID, unionID: record.unionID.map(UnionID.format),
-            keys: Dictionary(grouping: keys, by: \.kind).mapValues { $0.map(\.value) })
+            keys: Dictionary(grouping: keys, by: \.kind).mapValues { $0.map(\.value) },
+            placement: record.placement.map(Self.placement))
+    }
+
+    /// The stored decision, its evidence JSON read back: findings for a match, candidates for a new union record.
+    static func placement(_ view: PlacementView) -> WhyBody.Placement {
+        struct Stored: Decodable {
+            var candidates: Int?
+            var nearMiss: String?
+            enum CodingKeys: String, CodingKey {
+                case candidates
+                case nearMiss = "near_miss"
+            }
+        }
+        let data = Data((view.evidence ?? "").utf8)
+        let findings = try? JSONDecoder().decode([WhyBody.Finding].self, from: data)
+        let stored = findings == nil ? try? JSONDecoder().decode(Stored.self, from: data) : nil
+        return WhyBody.Placement(
+            decision: view.decision, score: view.score, comparedWith: view.comparedWith, ruleVersion: view.ruleVersion,
+            decidedAt: view.decidedAt.map(Bodies.timestamp), findings: findings, candidates: stored?.candidates,
+            nearMiss: stored?.nearMiss)
     }
 }

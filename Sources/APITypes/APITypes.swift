@@ -335,16 +335,52 @@ public struct WhyBody: Codable, Sendable, Equatable {
         public var localID: String
         public var unionID: String?
         public var keys: [String: [String]]
-        public init(member: String, localID: String, unionID: String?, keys: [String: [String]]) {
+        /// The stored decision that put this record in its union record.
+        public var placement: Placement?
+        public init(member: String, localID: String, unionID: String?, keys: [String: [String]], placement: Placement? = nil) {
             self.member = member
             self.localID = localID
             self.unionID = unionID
             self.keys = keys
+            self.placement = placement
         }
         enum CodingKeys: String, CodingKey {
-            case member, keys
+            case member, keys, placement
             case localID = "local_id"
             case unionID = "union_id"
+        }
+    }
+
+    /// A record's placement as stored when it was decided: matched (with its comparison against the master then),
+    /// new (with how many candidates were compared and any near miss) or must-link.
+    public struct Placement: Codable, Sendable, Equatable {
+        public var decision: String
+        public var score: Double?
+        public var comparedWith: String?
+        public var ruleVersion: String?
+        public var decidedAt: String?
+        public var findings: [Finding]?
+        public var candidates: Int?
+        public var nearMiss: String?
+        public init(
+            decision: String, score: Double?, comparedWith: String?, ruleVersion: String?, decidedAt: String?,
+            findings: [Finding]?, candidates: Int?, nearMiss: String?
+        ) {
+            self.decision = decision
+            self.score = score
+            self.comparedWith = comparedWith
+            self.ruleVersion = ruleVersion
+            self.decidedAt = decidedAt
+            self.findings = findings
+            self.candidates = candidates
+            self.nearMiss = nearMiss
+        }
+        enum CodingKeys: String, CodingKey {
+            case decision, score, findings, candidates
+            case comparedWith = "compared_with"
+            case ruleVersion = "rule_version"
+            case decidedAt = "decided_at"
+            case nearMiss = "near_miss"
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Store
 
 /// The dedup engine's union matching: candidates by identifier and title blocks, each compared field by
@@ -16,6 +17,15 @@ public struct EngineMatcher: UnionMatcher {
 
     public func blockingKeys(_ keys: [MatchKey]) -> [MatchKey] {
         Self.blockingOrder.flatMap { kind in keys.filter { $0.kind == kind } }
+    }
+
+    public func evidence(for keys: [MatchKey], against other: [MatchKey]) -> (score: Double, findings: String)? {
+        let comparison = PairComparison(keys, other)
+        let findings = comparison.findings.map { StoredFinding(field: $0.field, verdict: $0.verdict, weight: $0.weight) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(findings) else { return nil }
+        return (comparison.score, String(decoding: data, as: UTF8.self))
     }
 
     public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? {
@@ -74,4 +84,11 @@ public struct EngineMatcher: UnionMatcher {
         if let best { return (best.union, nil) }
         return (nil, near)
     }
+}
+
+/// A finding as stored with a placement.
+struct StoredFinding: Codable {
+    var field: String
+    var verdict: String
+    var weight: Double
 }

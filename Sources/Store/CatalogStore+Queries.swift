@@ -25,6 +25,21 @@ public struct SourceRecordView: Sendable {
     public var record: [UInt8]
     /// The keys it was matched on, as ``MatchKey/encode(_:)`` wrote them.
     public var features: String?
+    /// The decision that put it in its union record, as stored then.
+    public var placement: PlacementView?
+}
+
+/// Why a record is in its union record: the stored decision and its evidence.
+public struct PlacementView: Sendable, Equatable {
+    /// matched, new or must-link.
+    public var decision: String
+    public var score: Double?
+    /// The record it was compared with (the master then), as MEMBER:LOCALID.
+    public var comparedWith: String?
+    public var ruleVersion: String?
+    /// JSON: the per-field findings of a match, or what was compared for a new union record.
+    public var evidence: String?
+    public var decidedAt: Int64?
 }
 
 /// A union record: its state, master, where a merged-away id now points, and its source records.
@@ -98,8 +113,10 @@ extension CatalogStore {
 
     private static let sourceSelect = """
         SELECT s.id, s.member, s.local_id, s.flavour, s.original_encoding, s.status, s.locked, s.file_id, s.updated_at,
-               s.record, c.union_id, s.features
+               s.record, c.union_id, s.features, c.decision, c.score, c.rule_version, c.evidence, c.decided_at,
+               w.member AS compared_member, w.local_id AS compared_local_id
         FROM source_records s LEFT JOIN cluster_members c ON c.source_id = s.id
+        LEFT JOIN source_records w ON w.id = c.compared_with
         """
 
     private static func sourceView(_ row: Row) -> SourceRecordView {
@@ -107,6 +124,12 @@ extension CatalogStore {
             id: row["id"], member: row["member"], localID: row["local_id"], flavour: row["flavour"],
             originalEncoding: row["original_encoding"], status: row["status"], locked: row["locked"] as Int64 == 1,
             unionID: row["union_id"], fileID: row["file_id"], updatedAt: row["updated_at"],
-            record: [UInt8](row["record"] as Data), features: row["features"])
+            record: [UInt8](row["record"] as Data), features: row["features"],
+            placement: (row["decision"] as String?).map { decision in
+                PlacementView(
+                    decision: decision, score: row["score"],
+                    comparedWith: (row["compared_member"] as String?).map { "\($0):\(row["compared_local_id"] as String? ?? "")" },
+                    ruleVersion: row["rule_version"], evidence: row["evidence"], decidedAt: row["decided_at"])
+            })
     }
 }

@@ -44,7 +44,7 @@ struct ClusterPlacement {
         clusterKeys = try RawStatement(
             db,
             """
-            SELECT s.features, s.id = u.master_id FROM cluster_members cm
+            SELECT s.features, s.id = u.master_id, s.id FROM cluster_members cm
             JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
             WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(Self.maximumCandidateMembers)
             """)
@@ -52,8 +52,11 @@ struct ClusterPlacement {
         join = try RawStatement(
             db,
             """
-            INSERT INTO cluster_members (source_id, union_id) VALUES (?, ?)
-            ON CONFLICT (source_id) DO UPDATE SET union_id = excluded.union_id
+            INSERT INTO cluster_members (source_id, union_id, decision, score, compared_with, rule_version, evidence, decided_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source_id) DO UPDATE SET union_id = excluded.union_id, decision = excluded.decision,
+                score = excluded.score, compared_with = excluded.compared_with, rule_version = excluded.rule_version,
+                evidence = excluded.evidence, decided_at = excluded.decided_at
             """)
         leave = try RawStatement(db, "DELETE FROM cluster_members WHERE source_id = ?")
         createUnion = try RawStatement(
@@ -133,14 +136,16 @@ struct ClusterPlacement {
             forced == nil ? matcher.decide(for: keys, among: found) : (nil, nil)
         let chosen = forced ?? decision.join
         if let chosen {
+            let placement = forced != nil ? Placement(decision: "must-link") : matched(keys, in: found.first { $0.unionID == chosen })
             if chosen == previous {
                 // A changed record may now be the better master, and the others may no longer agree with it.
+                try joinUnion(sourceID, chosen, placement)
                 try refreshMaster(chosen)
                 if !revalidating { try revalidate(chosen) }
                 return chosen
             }
             if let previous { try remove(sourceID: sourceID, from: previous, member: member, joining: chosen) }
-            try joinUnion(sourceID, chosen)
+            try joinUnion(sourceID, chosen, placement)
             try refreshMaster(chosen)
             try log("union-joined", union: chosen, source: sourceID, member: member)
             return chosen
@@ -156,7 +161,13 @@ struct ClusterPlacement {
         }
         // No match: a record alone in its union record keeps it; one that leaves a cluster (or must leave it for
         // a cannot-link) starts a new one.
-        if let previous, try count(previous) == 1 { return previous }
+        var evidence = #"{"candidates":\#(found.count)"#
+        if let near = decision.review { evidence += #","near_miss":"\#(UnionID.format(near.unionID))","near_miss_score":\#(near.score)"# }
+        let unmatched = Placement(decision: "new", evidence: evidence + "}")
+        if let previous, try count(previous) == 1 {
+            try joinUnion(sourceID, previous, unmatched)
+            return previous
+        }
         if let previous { try remove(sourceID: sourceID, from: previous, member: member) }
         createUnion.bind(1, sourceID)
         createUnion.bind(2, now)
@@ -167,7 +178,7 @@ struct ClusterPlacement {
         }
         let created = createUnion.int64(0)
         createUnion.reset()
-        try joinUnion(sourceID, created)
+        try joinUnion(sourceID, created, unmatched)
         try log("union-created", union: created, source: sourceID, member: member)
         return created
     }
@@ -264,9 +275,33 @@ struct ClusterPlacement {
         return try memberCount.step() ? Int(memberCount.int64(0)) : 0
     }
 
-    private func joinUnion(_ sourceID: Int64, _ unionID: Int64) throws {
+    /// The decision that put a record in its union record, stored with the membership.
+    struct Placement {
+        var decision: String
+        var score: Double?
+        var comparedWith: Int64?
+        var evidence: String?
+    }
+
+    /// A match: the record's comparison with the cluster's master (or its first record), as the matcher explains it.
+    private func matched(_ keys: [MatchKey], in candidate: ClusterCandidate?) -> Placement {
+        guard let candidate, let other = candidate.memberKeys[safe: candidate.masterIndex ?? 0],
+            let explained = matcher.evidence(for: keys, against: other)
+        else { return Placement(decision: "matched") }
+        return Placement(
+            decision: "matched", score: explained.score, comparedWith: candidate.masterIndex == nil ? nil : candidate.masterSourceID,
+            evidence: explained.findings)
+    }
+
+    private func joinUnion(_ sourceID: Int64, _ unionID: Int64, _ placement: Placement) throws {
         join.bind(1, sourceID)
         join.bind(2, unionID)
+        join.bind(3, placement.decision)
+        join.bind(4, placement.score)
+        join.bind(5, placement.comparedWith)
+        join.bind(6, matcher.ruleVersion)
+        join.bind(7, placement.evidence)
+        join.bind(8, now)
         try join.run()
     }
 
@@ -301,6 +336,7 @@ struct ClusterPlacement {
         var members: [[MatchKey]] = []
         var weights: [Int] = []
         var masterIndex: Int?
+        var masterSourceID: Int64?
         clusterKeys.bind(1, unionID)
         clusterKeys.bind(2, sourceID)
         defer { clusterKeys.reset() }
@@ -316,8 +352,16 @@ struct ClusterPlacement {
                 members.append(MatchKey.decode(features))
                 weights.append(1)
             }
-            if clusterKeys.int64(1) != 0 { masterIndex = index }
+            if clusterKeys.int64(1) != 0 {
+                masterIndex = index
+                masterSourceID = clusterKeys.int64(2)
+            }
         }
-        return ClusterCandidate(unionID: unionID, memberKeys: members, weights: weights, masterIndex: masterIndex)
+        return ClusterCandidate(
+            unionID: unionID, memberKeys: members, weights: weights, masterIndex: masterIndex, masterSourceID: masterSourceID)
     }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -28,6 +28,10 @@ struct RawStatement {
 
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(handle, index, value) }
 
+    func bind(_ index: Int32, _ value: Double?) {
+        if let value { sqlite3_bind_double(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
     func bind(_ index: Int32, _ value: String) { sqlite3_bind_text(handle, index, value, -1, Self.transient) }
 
     func bind(_ index: Int32, _ value: String?) {

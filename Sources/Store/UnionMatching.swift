@@ -73,12 +73,17 @@ public struct ClusterCandidate: Sendable {
     public var weights: [Int]
     /// Which of `memberKeys` are the master's, when the master is among them.
     public var masterIndex: Int?
+    /// The master's source record id, when it is among them.
+    public var masterSourceID: Int64?
 
-    public init(unionID: Int64, memberKeys: [[MatchKey]], weights: [Int]? = nil, masterIndex: Int? = nil) {
+    public init(
+        unionID: Int64, memberKeys: [[MatchKey]], weights: [Int]? = nil, masterIndex: Int? = nil, masterSourceID: Int64? = nil
+    ) {
         self.unionID = unionID
         self.memberKeys = memberKeys
         self.weights = weights ?? Array(repeating: 1, count: memberKeys.count)
         self.masterIndex = masterIndex
+        self.masterSourceID = masterSourceID
     }
 }
 
@@ -96,11 +101,15 @@ public protocol UnionMatcher: Sendable {
     func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64?
     /// When `choose` found none: a union record the record nearly matched, for a person to decide, with the score.
     func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)?
+    /// The evidence of a pair, kept with a record's placement: the score and the per-field findings as JSON.
+    func evidence(for keys: [MatchKey], against other: [MatchKey]) -> (score: Double, findings: String)?
     /// `choose`, and when it finds none, `review`.
     func decide(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (join: Int64?, review: (unionID: Int64, score: Double)?)
 }
 
 extension UnionMatcher {
+    public func evidence(for keys: [MatchKey], against other: [MatchKey]) -> (score: Double, findings: String)? { nil }
+
     public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? { nil }
 
     /// Both answers at once; a matcher whose comparisons are costly computes them in one pass.

@@ -23,6 +23,14 @@ struct WhyTests {
         #expect(same.status == 0, "\(same.stderrText)")
         #expect(same.stdoutText.contains("in the same union record") && same.stdoutText.contains(": match (score"))
         #expect(same.stdoutText.contains("title") && same.stdoutText.contains("agree"))
+        // The decisions as stored when each record was placed: M001's started the union record, M002's joined it.
+        #expect(same.stdoutText.contains("stored: M001:\(first) started its union record"), "\(same.stdoutText)")
+        #expect(same.stdoutText.contains("stored: M002:\(first) joined"))
+        let stored = try JSONDecoder().decode(WhyBody.self, from: try daemon.ctl("why", "--json", "M001:\(first)", "M002:\(first)").stdout)
+        let joined = try #require(stored.b.placement)
+        #expect(joined.decision == "matched" && joined.comparedWith == "M001:\(first)" && joined.ruleVersion == "engine-2")
+        #expect((joined.score ?? 0) >= 4 && joined.findings?.contains { $0.field == "title" && $0.verdict == "agree" } == true)
+        #expect(stored.a.placement?.decision == "new" && stored.a.placement?.candidates == 0)
 
         let json = try daemon.ctl("records", "why", "--json", "M001:\(first)", "M001:\(second)")
         #expect(json.status == 0, "\(json.stderrText)")

@@ -21,11 +21,33 @@ struct CtlWhy: AsyncParsableCommand {
         func name(_ side: WhyBody.Side) -> String { "\(side.member):\(side.localID)" + (side.unionID.map { " in \($0)" } ?? "") }
         print("\(name(why.a))\n\(name(why.b))")
         print(why.sameUnion ? "in the same union record" : "in different union records")
+        for side in [why.a, why.b] {
+            if let placement = side.placement { print("stored: \(side.member):\(side.localID) " + Self.describe(placement)) }
+        }
+        print("now:")
         print(String(format: "rules %@: %@ (score %.2f, a match needs %.2f and no conflict)", why.ruleVersion, why.decision, why.score, why.threshold))
         print(Table.render(["FIELD", "VERDICT", "WEIGHT", "A", "B"], why.findings.map { finding in
             [finding.field, finding.verdict, String(format: "%+.2f", finding.weight),
              Self.values(why.a, finding.field), Self.values(why.b, finding.field)]
         }))
+    }
+
+    /// A stored placement in one line.
+    static func describe(_ placement: WhyBody.Placement) -> String {
+        let when = placement.decidedAt.map { " on \($0)" } ?? ""
+        let rules = placement.ruleVersion.map { "rules \($0)" } ?? "rules unknown"
+        switch placement.decision {
+        case "matched":
+            let score = placement.score.map { String(format: ", score %.2f", $0) } ?? ""
+            let against = placement.comparedWith.map { " against \($0)" } ?? ""
+            let fields = (placement.findings ?? []).map { "\($0.field) \($0.verdict)" }.joined(separator: ", ")
+            return "joined\(when): matched\(against) (\(rules)\(score))" + (fields.isEmpty ? "" : ": " + fields)
+        case "new":
+            let near = placement.nearMiss.map { "; near miss with \($0), queued for review" } ?? ""
+            return "started its union record\(when): no match among \(placement.candidates ?? 0) candidates (\(rules))\(near)"
+        default:
+            return "placed\(when) by \(placement.decision) (\(rules))"
+        }
     }
 
     /// The key values a finding was made on, for display.
