@@ -31,7 +31,7 @@ enum Bodies {
             updatedAt: timestamp(view.updatedAt), file: view.fileID, record: withRecord ? marcJSON(view.record) : nil)
     }
 
-    static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc"]
+    static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
 
     static func union(_ view: UnionRecordView) -> UnionRecordBody {
         let master = view.sources.first { $0.id == view.masterID }

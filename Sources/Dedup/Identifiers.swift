@@ -74,6 +74,44 @@ public enum Identifiers {
         return String(digits)
     }
 
+    /// Another system's number in 035$a, with its system ("(CStRLIN)DCLP00-B10790" → "cstrlin:dclp00b10790"):
+    /// two records carrying one were copied from the same record. Nil for OCLC (its own kind), for a number
+    /// without its system in parentheses, and for a bare local ILS name ("(aleph)000218074"): every library
+    /// running that system numbers from one, so two libraries' numbers coincide for different books.
+    public static func systemNumber(_ text: String) -> String? {
+        let trimmed = text.trimmingSpaces
+        guard trimmed.hasPrefix("("), let close = trimmed.firstIndex(of: ")"), oclc(String(trimmed)) == nil,
+            !trimmed.hasPrefix("(OCoLC)"), !trimmed.hasPrefix("(OCLC)")
+        else { return nil }
+        let system = trimmed[trimmed.index(after: trimmed.startIndex)..<close].lowercased().filter { $0.isLetter || $0.isNumber }
+        let number = trimmed[trimmed.index(after: close)...].lowercased().filter { $0.isLetter || $0.isNumber }
+        guard !system.isEmpty, number.count >= 3, !localSystems.contains(system) else { return nil }
+        return system + ":" + number
+    }
+
+    static let localSystems: Set<String> = [
+        "aleph", "sirsi", "iii", "voyager", "horizon", "koha", "evergreen", "millennium", "innopac", "dynix", "local",
+        "symphony", "unicorn", "sierra", "polaris", "folio", "libsys", "interlib", "ilas", "melinets",
+    ]
+
+    /// A CNMARC 091 unified book number (统一书号, China's number before ISBNs: "10019·3214", "7091-1234"), its
+    /// digits with one separator between publisher and title parts.
+    public static func unifiedBookNumber(_ text: String) -> String? {
+        var parts: [String] = []
+        var current = ""
+        for character in text {
+            if character.isASCII && character.isNumber {
+                current.append(character)
+            } else if !current.isEmpty {
+                parts.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { parts.append(current) }
+        let joined = parts.joined(separator: "-")
+        return joined.filter(\.isNumber).count >= 5 ? joined : nil
+    }
+
     /// The first run of identifier characters (digits, X; hyphens and spaces inside it skipped) when it has one
     /// of the expected lengths. Works on the UTF-8 bytes: it runs for every identifier of every record.
     static func leadingIdentifier(_ text: String, lengths: Set<Int>) -> String? {

@@ -3,7 +3,8 @@ import Store
 
 /// Takes the normalised match keys out of a bibliographic record, MARC21 or UNIMARC/CNMARC alike.
 ///
-/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `tauth` (normalised title proper and
+/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `sysno` (another system's number
+/// in 035, with its system), `csbn` (CNMARC 091, the unified book number), `tauth` (normalised title proper and
 /// main author's word), `tyear` (the title's first four words and the year), `aub` (author, year, first title
 /// word), `pyear` (a Chinese title's pinyin and the year). Compared keys: `title`, `isbn-invalid`, `titlefull`
 /// (with the subtitle), `pinyin`, `part`, `edition`, `year`, `publisher`, `extent`, `author`, `material`,
@@ -46,6 +47,11 @@ public enum MatchKeyExtractor {
         }
         addVolume(from: volumes, to: &keys)
         for text in record.all("011").flatMap({ $0.subfields("a") + $0.subfields("f") }) { keys.add("issn", Identifiers.issn(text)) }
+        for text in record.all("091").flatMap({ $0.subfields("a") }) { keys.add("csbn", Identifiers.unifiedBookNumber(text)) }
+        for text in record.all("035").flatMap({ $0.subfields("a") }) {
+            keys.add("oclc", Identifiers.oclc(text))
+            keys.add("sysno", Identifiers.systemNumber(text))
+        }
         for field in record.all("200") {
             keys.addTitle(field.subfield("a"), subtitle: field.subfields("e").first, nonFiling: 0)
             keys.add("part", Attributes.part(number: field.subfields("h"), name: field.subfields("i")))
@@ -83,7 +89,10 @@ public enum MatchKeyExtractor {
             keys.add("related-title", field.subfield("t").flatMap(TitleKey.normalise))
         }
         for text in record.all("010").flatMap({ $0.subfields("a") }) { keys.add("lccn", Identifiers.lccn(text)) }
-        for text in record.all("035").flatMap({ $0.subfields("a") }) { keys.add("oclc", Identifiers.oclc(text)) }
+        for text in record.all("035").flatMap({ $0.subfields("a") }) {
+            keys.add("oclc", Identifiers.oclc(text))
+            keys.add("sysno", Identifiers.systemNumber(text))
+        }
         let fixed = record.first("008").map(\.value)
         let language = fixed.flatMap { Attributes.language(fixed: $0) }
         // The title as romanised and, in an 880 linked to 245, in the vernacular: another library may carry either.

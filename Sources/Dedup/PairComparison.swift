@@ -34,7 +34,7 @@ public struct PairComparison: Sendable, Equatable {
             && findings.contains { $0.field == "title" && $0.verdict != "differ" }
     }
 
-    static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc"]
+    static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
 
     public init(_ a: [MatchKey], _ b: [MatchKey]) {
         let left = Keys(a)

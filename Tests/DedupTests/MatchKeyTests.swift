@@ -165,3 +165,18 @@ extension MatchKeyTests {
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
 }
+
+extension MatchKeyTests {
+    @Test("035 system numbers keep their system; OCLC is its own kind; a bare local ILS number is no identifier; CNMARC 091 too")
+    func systemNumbers() {
+        #expect(Identifiers.systemNumber("(CStRLIN)DCLP00-B10790") == "cstrlin:dclp00b10790")
+        #expect(Identifiers.systemNumber("(DLC)   00049912") == "dlc:00049912")
+        #expect(Identifiers.systemNumber("(OCoLC)ocm34987929") == nil)
+        #expect(Identifiers.systemNumber("(aleph)000218074BNU03") == nil)
+        #expect(Identifiers.systemNumber("34987929") == nil)
+        #expect(Identifiers.systemNumber("(CStRLIN)") == nil)
+        #expect(Identifiers.unifiedBookNumber("10019·3214") == "10019-3214")
+        #expect(Identifiers.unifiedBookNumber("统一书号 7091.1234") == "7091-1234")
+        #expect(Identifiers.unifiedBookNumber("12") == nil)
+    }
+}

@@ -54,7 +54,7 @@ struct CtlWhy: AsyncParsableCommand {
     static func values(_ side: WhyBody.Side, _ field: String) -> String {
         let kinds: [String] =
             switch field {
-            case "identifier": ["isbn", "issn", "lccn", "oclc"]
+            case "identifier": ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
             case "year+imprint": ["year", "publisher", "extent"]
             case "title-change": ["title", "related-title"]
             case "issn/keytitle": ["issn", "keytitle"]
