@@ -6,7 +6,7 @@ import Store
 /// best such, by its weakest score — and otherwise starts its own.
 public struct EngineMatcher: UnionMatcher {
     /// Most selective first.
-    public static let blockingOrder = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno", "tauth", "aub", "tyear", "pyear"]
+    public static let blockingOrder = ["isbn", "issn", "lccn", "oclc", "csbn", "tauth", "aub", "tyear", "pyear"]
     public static let blockingKinds = Set(blockingOrder)
 
     public init() {}

@@ -3,11 +3,12 @@ import Store
 
 /// Takes the normalised match keys out of a bibliographic record, MARC21 or UNIMARC/CNMARC alike.
 ///
-/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `sysno` (another system's number
-/// in 035, with its system), `csbn` (CNMARC 091, the unified book number), `tauth` (normalised title proper and
+/// Blocking keys (they find candidates): `isbn`, `issn`, `lccn`, `oclc`, `csbn` (CNMARC 091, the unified book
+/// number), `tauth` (normalised title proper and
 /// main author's word), `tyear` (the title's first four words and the year), `aub` (author, year, first title
 /// word), `pyear` (a Chinese title's pinyin and the year). Compared keys: `title`, `isbn-invalid`, `titlefull`
-/// (with the subtitle), `pinyin`, `part`, `edition`, `year`, `publisher`, `extent`, `author`, `material`,
+/// (with the subtitle), `pinyin`, `sysno` (another system's number in 035, with its system; records copied from
+/// one record share the other blocks too, so it is compared, not indexed), `part`, `edition`, `year`, `publisher`, `extent`, `author`, `material`,
 /// `language`; for serials `keytitle` (222) and `related-title` (780/785, the titles before and after a change).
 /// MARC21 title, edition, imprint and main entry are read from the field and from its 880 vernacular twin.
 public enum MatchKeyExtractor {
