@@ -132,17 +132,25 @@ enum Attributes {
 
     /// The publisher's first significant word ("The Macmillan Company" → "macmillan").
     static func publisher(_ text: String) -> String? {
+        // Initials too: "J. Murray" is Murray.
         let skip: Set<Substring> = ["the", "published", "printed", "pub", "by", "for", "s", "n", "sn"]
-        return TitleKey.normalise(text)?.split(separator: " ").first { !skip.contains($0) }.map(String.init)
+        return TitleKey.normalise(text)?.split(separator: " ").first { !skip.contains($0) && ($0.count > 1 || !$0.allSatisfy(\.isLetter)) }
+            .map(String.init)
     }
 
     /// The largest number in an extent ("xii, 284 p." → "284"); a count of volumes stays apart ("2 v." → "2v"),
     /// so it is never compared with pages.
     static func extent(_ text: String) -> String? {
         let lowered = text.lowercased()
-        if lowered.contains(" v.") || lowered.contains(" vol") || lowered.contains("册") || lowered.contains("冊") {
+        if lowered.contains("册") || lowered.contains("冊") {
             return TitleKey.normalise(lowered).flatMap { key in key.split(separator: " ").first { $0.allSatisfy(\.isNumber) } }
                 .map { $0 + "v" }
+        }
+        // "2 v.", "2 v", "2 vols.", "3 volumes": a count of volumes.
+        if let words = TitleKey.normalise(lowered)?.split(separator: " "), words.count >= 2 {
+            for index in words.indices.dropLast() where words[index].allSatisfy(\.isNumber) {
+                if ["v", "vol", "vols", "volume", "volumes"].contains(words[index + 1]) { return words[index] + "v" }
+            }
         }
         var best = 0
         var current = 0

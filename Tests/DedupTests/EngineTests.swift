@@ -337,3 +337,14 @@ extension EngineTests {
         #expect(kept.sources.count == 1 && kept.masterID == kept.sources.first?.id)
     }
 }
+
+extension EngineTests {
+    @Test("a count of volumes is read however it is written (2 v. = 2 v = 2 vols.); a publisher's initials are skipped")
+    func volumesAndPublisherInitials() {
+        let dotted = Self.book(title: "Primitive culture", publisher: "Murray,", pages: "2 v. :")
+        #expect(PairComparison(dotted, Self.book(title: "Primitive culture", publisher: "J. Murray,", pages: "2 v")).decision == .match)
+        #expect(PairComparison(dotted, Self.book(title: "Primitive culture", publisher: "Murray,", pages: "2 vols.")).decision == .match)
+        let three = PairComparison(dotted, Self.book(title: "Primitive culture", publisher: "Murray,", pages: "3 volumes"))
+        #expect(three.findings.contains { $0.field == "volumes" && $0.verdict == "conflict" })
+    }
+}
