@@ -48,13 +48,15 @@ let package = Package(
         // MARC21 to CNMARC, for members and benchmarks that need a record in the other family.
         .target(name: "Crosswalk", dependencies: ["MARC"], swiftSettings: strictSettings),
         .target(name: "CHanziFold"),
+        // Holdings read out of MARC: 852/866-868, holdings records (MFHD), CNMARC 905 (SPEC §6).
+        .target(name: "Holdings", dependencies: ["MARC", "Store"], swiftSettings: strictSettings),
         // Match keys and the union matching rule behind Store's UnionMatcher (SPEC §5).
         .target(name: "Dedup", dependencies: ["MARC", "Store", "CHanziFold"], swiftSettings: strictSettings),
         // Taking files from the members' drop folders and uploads through to the catalogue (SPEC §4).
         .target(
             name: "Ingest",
             dependencies: [
-                "MARC", "Store", .product(name: "Crypto", package: "swift-crypto"),
+                "MARC", "Store", "Holdings", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -92,6 +92,10 @@ struct APIRoutes: Sendable {
             return .json(Bodies.file(decided))
         case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
             return try unionRecord(rest[1])
+        case (.GET, let rest) where rest.count == 3 && rest[0] == "records" && rest[2] == "holdings":
+            return try unionHoldings(rest[1])
+        case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
+            return try memberHoldings(rest[1], request)
         case (.GET, ["why"]):
             return try why(request)
         case (.POST, let rest) where rest.count == 2 && rest[0] == "records" && ["merge", "split", "unlink"].contains(rest[1]):
@@ -112,7 +116,7 @@ struct APIRoutes: Sendable {
         let rest = Array(path.dropFirst())
         return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
-            || (rest.first == "records" && rest.count == 2)
+            || (rest.first == "records" && (2...3).contains(rest.count))
     }
 
     func requireAdmin(_ request: APIRequest) throws {
@@ -159,7 +163,8 @@ struct APIRoutes: Sendable {
         MemberBody(
             code: member.code, name: member.name, status: member.status,
             records: try context.store.activeRecordCount(member: member.code),
-            files: try context.store.fileCount(member: member.code), priority: member.priority)
+            files: try context.store.fileCount(member: member.code), priority: member.priority, maySubmitFor: member.maySubmitFor,
+            institutionCodes: member.institutionCodes)
     }
 
     private func changeMember(_ code: String, _ request: APIRequest) throws -> APIResponse {
@@ -167,19 +172,40 @@ struct APIRoutes: Sendable {
         do {
             settings = try JSONDecoder().decode(MemberSettingsBody.self, from: Data(request.body))
         } catch {
-            throw APIError.badRequest("the body must be JSON {\"priority\": INTEGER}")
+            throw APIError.badRequest("the body must be JSON {\"priority\": INTEGER, \"may_submit_for\": [CODE, …]}")
         }
-        guard let priority = settings.priority else { throw APIError.badRequest("name a setting to change: priority") }
-        guard (-1000...1000).contains(priority) else { throw APIError.badRequest("priority must be between -1000 and 1000") }
+        guard settings.priority != nil || settings.maySubmitFor != nil || settings.institutionCodes != nil else {
+            throw APIError.badRequest("name a setting to change: priority, may_submit_for, institution_codes")
+        }
         guard try context.store.member(code: code) != nil else { throw unknownMember(code) }
-        let result = try context.store.setPriority(member: code, to: priority, by: "uid \(request.peer.uid)")
-        logger.notice(
-            "admin member priority",
-            metadata: [
-                "calisd.member": "\(code)", "calisd.priority": "\(priority)", "calisd.masters_changed": "\(result.mastersChanged)",
-                "calisd.peer.uid": "\(request.peer.uid)",
-            ])
-        return .json(try memberBody(result.member))
+        var member: Member?
+        if settings.maySubmitFor != nil || settings.institutionCodes != nil {
+            if settings.maySubmitFor?.contains(code) == true {
+                throw APIError.badRequest("a member does not submit for itself: leave \(code) out")
+            }
+            member = try context.store.setHoldingsCodes(
+                member: code, maySubmitFor: settings.maySubmitFor, institutionCodes: settings.institutionCodes, by: "uid \(request.peer.uid)")
+            logger.notice(
+                "admin member holdings codes",
+                metadata: [
+                    "calisd.member": "\(code)", "calisd.may_submit_for": "\(settings.maySubmitFor?.joined(separator: ",") ?? "-")",
+                    "calisd.institution_codes": "\(settings.institutionCodes?.joined(separator: ",") ?? "-")",
+                    "calisd.peer.uid": "\(request.peer.uid)",
+                ])
+        }
+        if let priority = settings.priority {
+            guard (-1000...1000).contains(priority) else { throw APIError.badRequest("priority must be between -1000 and 1000") }
+            let result = try context.store.setPriority(member: code, to: priority, by: "uid \(request.peer.uid)")
+            member = result.member
+            logger.notice(
+                "admin member priority",
+                metadata: [
+                    "calisd.member": "\(code)", "calisd.priority": "\(priority)", "calisd.masters_changed": "\(result.mastersChanged)",
+                    "calisd.peer.uid": "\(request.peer.uid)",
+                ])
+        }
+        guard let member else { throw APIError.notFound("no member \(code)") }
+        return .json(try memberBody(member))
     }
 
     private func addMember(_ request: APIRequest) throws -> APIResponse {
@@ -225,6 +251,27 @@ struct APIRoutes: Sendable {
             response.location = "/v1/records/" + UnionID.format(survivor)
             return response
         }
-        return .json(Bodies.union(union))
+        return .json(Bodies.union(union, holdings: try context.store.holdings(unionID: id)))
+    }
+
+    /// `GET /v1/records/{unionId}/holdings`: who holds it, where.
+    private func unionHoldings(_ text: String) throws -> APIResponse {
+        guard let id = UnionID.parse(text) else { throw APIError.badRequest("a union id is CAL followed by digits") }
+        guard try context.store.unionRecord(id: id) != nil else { throw APIError.notFound("no union record \(text)") }
+        return .json(HoldingsPageBody(holdings: try context.store.holdings(unionID: id).map(Bodies.holding), next: nil))
+    }
+
+    /// `GET /v1/members/{code}/holdings?cursor=&limit=`: a member's holdings, paged.
+    private func memberHoldings(_ code: String, _ request: APIRequest) throws -> APIResponse {
+        guard try context.store.member(code: code) != nil else { throw unknownMember(code) }
+        var cursor: HoldingsCursor?
+        if let token = request.query["cursor"] {
+            guard let parsed = HoldingsCursor(token: token) else {
+                throw APIError.badRequest("cursor: use the `next` value of the previous page as it was given")
+            }
+            cursor = parsed
+        }
+        let page = try context.store.holdings(holder: code, after: cursor, limit: try limit(request))
+        return .json(HoldingsPageBody(holdings: page.holdings.map(Bodies.holding), next: page.next?.token))
     }
 }

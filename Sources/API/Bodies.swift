@@ -33,7 +33,16 @@ enum Bodies {
 
     static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
 
-    static func union(_ view: UnionRecordView) -> UnionRecordBody {
+    static func holding(_ view: HoldingView) -> HoldingBody {
+        HoldingBody(
+            holder: view.holder, unionID: view.unionID.map(UnionID.format), location: view.location, callNumber: view.callNumber,
+            items: view.items, summary: view.summary,
+            source: .init(
+                kind: view.sourceKind, member: view.bibMember, localID: view.sourceLocalID, bibLocalID: view.bibLocalID,
+                file: view.fileID, receivedAt: timestamp(view.receivedAt)))
+    }
+
+    static func union(_ view: UnionRecordView, holdings: [HoldingView] = []) -> UnionRecordBody {
         let master = view.sources.first { $0.id == view.masterID }
         var identifiers: [String: Set<String>] = [:]
         for source in view.sources {
@@ -45,7 +54,8 @@ enum Bodies {
             id: UnionID.format(view.id), status: view.status, master: master.map { "\($0.member):\($0.localID)" },
             redirectTo: view.redirectTo.map(UnionID.format), createdAt: timestamp(view.createdAt),
             updatedAt: timestamp(view.updatedAt), identifiers: identifiers.mapValues { $0.sorted() },
-            members: Array(Set(view.sources.map(\.member))).sorted(), sources: view.sources.map { source($0, withRecord: true) })
+            members: Array(Set(view.sources.map(\.member))).sorted(), holdings: holdings.map(holding),
+            sources: view.sources.map { source($0, withRecord: true) })
     }
 
     /// The stored ISO 2709 record as MARC-in-JSON (the code4lib form).

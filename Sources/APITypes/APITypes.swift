@@ -98,21 +98,106 @@ public struct MemberBody: Codable, Sendable, Equatable {
     public var files: Int
     /// Among source records of equal quality, the higher priority's is master.
     public var priority: Int
-    public init(code: String, name: String, status: String, records: Int, files: Int, priority: Int) {
+    /// The members this one may submit holdings for (a provincial centre).
+    public var maySubmitFor: [String]
+    /// The institution codes its holdings fields name it by, besides its code.
+    public var institutionCodes: [String]
+    public init(
+        code: String, name: String, status: String, records: Int, files: Int, priority: Int, maySubmitFor: [String] = [],
+        institutionCodes: [String] = []
+    ) {
         self.code = code
         self.name = name
         self.status = status
         self.records = records
         self.files = files
         self.priority = priority
+        self.maySubmitFor = maySubmitFor
+        self.institutionCodes = institutionCodes
+    }
+    enum CodingKeys: String, CodingKey {
+        case code, name, status, records, files, priority
+        case maySubmitFor = "may_submit_for"
+        case institutionCodes = "institution_codes"
+    }
+}
+
+/// One holding: who holds it, where and what, and where calisd read it.
+public struct HoldingBody: Codable, Sendable, Equatable {
+    public struct Source: Codable, Sendable, Equatable {
+        /// `bib` (the bib's 852/866-868 or 905), `mfhd` (a holdings record) or `record` (a bib without holdings
+        /// fields: held by its member).
+        public var kind: String
+        public var member: String
+        public var localID: String
+        public var bibLocalID: String
+        public var file: Int64?
+        public var receivedAt: String
+        public init(kind: String, member: String, localID: String, bibLocalID: String, file: Int64?, receivedAt: String) {
+            self.kind = kind
+            self.member = member
+            self.localID = localID
+            self.bibLocalID = bibLocalID
+            self.file = file
+            self.receivedAt = receivedAt
+        }
+        enum CodingKeys: String, CodingKey {
+            case kind, member, file
+            case localID = "local_id"
+            case bibLocalID = "bib_local_id"
+            case receivedAt = "received_at"
+        }
+    }
+
+    public var holder: String
+    public var unionID: String?
+    public var location: String?
+    public var callNumber: String?
+    public var items: Int?
+    public var summary: String?
+    public var source: Source
+    public init(
+        holder: String, unionID: String?, location: String?, callNumber: String?, items: Int?, summary: String?, source: Source
+    ) {
+        self.holder = holder
+        self.unionID = unionID
+        self.location = location
+        self.callNumber = callNumber
+        self.items = items
+        self.summary = summary
+        self.source = source
+    }
+    enum CodingKeys: String, CodingKey {
+        case holder, location, items, summary, source
+        case unionID = "union_id"
+        case callNumber = "call_number"
+    }
+}
+
+/// A page of holdings; `next` is the cursor for the following page, absent on the last.
+public struct HoldingsPageBody: Codable, Sendable, Equatable {
+    public var holdings: [HoldingBody]
+    public var next: String?
+    public init(holdings: [HoldingBody], next: String?) {
+        self.holdings = holdings
+        self.next = next
     }
 }
 
 /// `PATCH /v1/members/{code}`: the settings to change; absent ones stay as they are.
 public struct MemberSettingsBody: Codable, Sendable, Equatable {
     public var priority: Int?
-    public init(priority: Int? = nil) {
+    public var maySubmitFor: [String]?
+    public var institutionCodes: [String]?
+    public init(priority: Int? = nil, maySubmitFor: [String]? = nil, institutionCodes: [String]? = nil) {
         self.priority = priority
+        self.maySubmitFor = maySubmitFor
+        self.institutionCodes = institutionCodes
+    }
+    enum CodingKeys: String, CodingKey {
+        case priority
+        case maySubmitFor = "may_submit_for"
+        case institutionCodes = "institution_codes"
     }
 }
 
@@ -227,11 +312,13 @@ public struct UnionRecordBody: Codable, Sendable, Equatable {
     /// lccn, oclc), and the members whose records it holds.
     public var identifiers: [String: [String]]
     public var members: [String]
+    /// Who holds it, where: every member's holdings of its records.
+    public var holdings: [HoldingBody]
     public var sources: [SourceRecordBody]
 
     public init(
         id: String, status: String, master: String?, redirectTo: String?, createdAt: String, updatedAt: String,
-        identifiers: [String: [String]] = [:], members: [String] = [], sources: [SourceRecordBody]
+        identifiers: [String: [String]] = [:], members: [String] = [], holdings: [HoldingBody] = [], sources: [SourceRecordBody]
     ) {
         self.id = id
         self.status = status
@@ -241,11 +328,12 @@ public struct UnionRecordBody: Codable, Sendable, Equatable {
         self.updatedAt = updatedAt
         self.identifiers = identifiers
         self.members = members
+        self.holdings = holdings
         self.sources = sources
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, status, master, sources, identifiers, members
+        case id, status, master, sources, identifiers, members, holdings
         case redirectTo = "redirect_to"
         case createdAt = "created_at"
         case updatedAt = "updated_at"

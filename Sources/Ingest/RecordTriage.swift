@@ -1,3 +1,4 @@
+import Holdings
 import MARC
 import Store
 
@@ -27,6 +28,9 @@ enum RecordTriage {
         let type = record.leader.typeOfRecord
         let unimarc = record.flavour.isUNIMARCFamily
         var typeWarning: FileProblem?
+        if HoldingsExtractor.isHoldingsRecord(record) {
+            return holdingsRecord(record, item: item, localID: localID)
+        }
         if nonBibliographicTypes(unimarc: unimarc).contains(type) {
             let reason = nonBibliographicReason(type, unimarc: unimarc)
             return .reject(problem(number, localID, reason, item.rawBytes ?? (try? ISO2709Writer.data(record))))
@@ -46,10 +50,30 @@ enum RecordTriage {
             return .reject(problem(number, localID, "cannot be stored as ISO 2709: \(error.message)", item.rawBytes))
         }
         let deleted = record.leader.recordStatus == UInt8(ascii: "d")
-        let incoming = IncomingRecord(
+        var incoming = IncomingRecord(
             localID: localID, flavour: record.flavour.rawValue, originalEncoding: record.encoding.rawValue, record: bytes,
-            deleted: deleted, keys: deleted ? [] : keys(record), quality: RecordQuality.of(record))
+            deleted: deleted, keys: deleted ? [] : keys(record), quality: RecordQuality.of(record),
+            holdings: deleted ? [] : HoldingsExtractor.holdings(of: record))
+        incoming.recordNumber = number
         let warnings = (typeWarning.map { [$0] } ?? []) + item.diagnostics.filter { $0.severity == .warning }.map {
+            FileProblem(recordNumber: number, localID: localID, severity: .warning, reason: "\($0.code): \($0.message)")
+        }
+        return .store(incoming, warnings: warnings)
+    }
+
+    /// A MARC21 holdings record (MFHD): stored as holdings of the member's bib its 004 (or, in SIRSI exports
+    /// without one, its 001) names, whether that bib came before, comes later or in another file.
+    static func holdingsRecord(_ record: MARCRecord, item: MARCReadItem, localID: String?) -> Outcome {
+        let number = item.recordNumber
+        guard let localID, !localID.isEmpty, let bib = HoldingsExtractor.bibliographicID(ofHoldingsRecord: record) else {
+            return .reject(problem(number, localID, "a holdings record without 001 or 004: it names no bibliographic record", item.rawBytes))
+        }
+        let bytes = item.rawBytes ?? (try? ISO2709Writer.data(record)) ?? []
+        var incoming = IncomingRecord(
+            localID: localID, flavour: record.flavour.rawValue, originalEncoding: record.encoding.rawValue, record: bytes,
+            deleted: record.leader.recordStatus == UInt8(ascii: "d"), holdings: HoldingsExtractor.holdings(of: record), holdingsOf: bib)
+        incoming.recordNumber = number
+        let warnings = item.diagnostics.filter { $0.severity == .warning }.map {
             FileProblem(recordNumber: number, localID: localID, severity: .warning, reason: "\($0.code): \($0.message)")
         }
         return .store(incoming, warnings: warnings)
@@ -61,7 +85,7 @@ enum RecordTriage {
         case UInt8(ascii: "z") where !unimarc: return "an authority record (\(shown)): authority records are refused"
         case UInt8(ascii: "u"), UInt8(ascii: "v"), UInt8(ascii: "x"), UInt8(ascii: "y"):
             if unimarc { return "not a bibliographic record (\(shown): UNIMARC authority or holdings): refused" }
-            return "a holdings record (\(shown)): calisd does not take MARC holdings records yet; send holdings in 852 of the bibliographic record"
+            return "a holdings record (\(shown)) in a UNIMARC file: refused"
         case UInt8(ascii: "w"): return "a classification record (\(shown)): refused"
         case UInt8(ascii: "q"): return "a community information record (\(shown)): refused"
         default: return "not a bibliographic record (\(shown)): refused"

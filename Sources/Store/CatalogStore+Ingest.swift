@@ -9,6 +9,10 @@ public struct Member: Sendable, Equatable {
     public var status: String
     /// Among source records of equal quality, a higher priority makes the master.
     public var priority: Int = 0
+    /// The members this one may submit holdings for (a provincial centre).
+    public var maySubmitFor: [String] = []
+    /// The institution codes its holdings fields name it by, besides its code.
+    public var institutionCodes: [String] = []
 }
 
 /// One record of a submitted file, ready to store: the member's local id, the record as UTF-8 ISO 2709, and
@@ -26,10 +30,16 @@ public struct IncomingRecord: Sendable {
     public var contentHash: [UInt8]
     /// How good a master it would make, higher is better: the encoding level, then the number of fields.
     public var quality: Int
+    /// The holdings it carries (852/866–868, 905).
+    public var holdings: [HoldingStatement]
+    /// For a holdings record (MFHD): the local id of the bib it belongs to. It is stored as holdings only.
+    public var holdingsOf: String?
+    /// Its place in the file, for the report.
+    public var recordNumber = 0
 
     public init(
         localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false,
-        keys: [MatchKey] = [], quality: Int = 0
+        keys: [MatchKey] = [], quality: Int = 0, holdings: [HoldingStatement] = [], holdingsOf: String? = nil
     ) {
         self.localID = localID
         self.flavour = flavour
@@ -38,7 +48,29 @@ public struct IncomingRecord: Sendable {
         self.deleted = deleted
         self.keys = keys
         self.quality = quality
+        self.holdings = holdings
+        self.holdingsOf = holdingsOf
         contentHash = Array(SHA256.hash(data: record))
+    }
+}
+
+/// One holding as a record states it: an institution's location, call number, copies and summary.
+public struct HoldingStatement: Sendable, Equatable {
+    /// The institution code the field names (852 $a, 905 $a), if any.
+    public var institution: String?
+    public var location: String?
+    public var callNumber: String?
+    public var items: Int?
+    public var summary: String?
+
+    public init(
+        institution: String? = nil, location: String? = nil, callNumber: String? = nil, items: Int? = nil, summary: String? = nil
+    ) {
+        self.institution = institution
+        self.location = location
+        self.callNumber = callNumber
+        self.items = items
+        self.summary = summary
     }
 }
 
@@ -90,8 +122,7 @@ extension CatalogStore {
 
     public func member(code: String) throws -> Member? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT code, name, status, priority FROM members WHERE code = ?", arguments: [code])
-                .map { Member(code: $0["code"], name: $0["name"], status: $0["status"], priority: $0["priority"]) }
+            try Self.memberRow(db, code)
         }
     }
 
@@ -116,15 +147,15 @@ extension CatalogStore {
                       AND master_id IS NOT (\(ClusterPlacement.bestMember("union_records.id")))
                     """, arguments: [now, code])
             let changed = db.changesCount
-            let row = try Row.fetchOne(db, sql: "SELECT code, name, status, priority FROM members WHERE code = ?", arguments: [code])!
-            return (Member(code: row["code"], name: row["name"], status: row["status"], priority: row["priority"]), changed)
+            return (try Self.memberRow(db, code)!, changed)
         }
     }
 
     public func members() throws -> [Member] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT code, name, status, priority FROM members ORDER BY code")
-                .map { Member(code: $0["code"], name: $0["name"], status: $0["status"], priority: $0["priority"]) }
+            try Row.fetchAll(
+                db, sql: "SELECT code, name, status, priority, may_submit_for, institution_codes FROM members ORDER BY code"
+            ).map(Self.memberFromRow)
         }
     }
 
@@ -160,6 +191,7 @@ extension CatalogStore {
             let delete = try RawStatement(
                 db, "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
             let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
+            let holdings = try HoldingsWriter(db: db, member: member, fileID: fileID, now: now)
             func log(_ kind: String, _ id: Int64) throws {
                 change.bind(1, now)
                 change.bind(2, kind)
@@ -168,6 +200,18 @@ extension CatalogStore {
                 try change.run()
             }
             for incoming in records {
+                if let bib = incoming.holdingsOf {
+                    // A holdings record: only its holdings are kept, on the member's bib it names.
+                    if incoming.deleted {
+                        if try holdings.remove(kind: "mfhd", source: incoming.localID) > 0 { counts.deleted += 1 } else { counts.unchanged += 1 }
+                    } else {
+                        switch try holdings.replace(kind: "mfhd", source: incoming.localID, bib: bib, incoming.holdings, record: incoming.recordNumber) {
+                        case .added: counts.added += 1
+                        case .replaced: counts.changed += 1
+                        }
+                    }
+                    continue
+                }
                 lookup.bind(1, member)
                 lookup.bind(2, incoming.localID)
                 var existing: (id: Int64, sameContent: Bool, active: Bool, locked: Bool)?
@@ -188,6 +232,7 @@ extension CatalogStore {
                     try delete.run()
                     try log("record-deleted", existing.id)
                     try placement.remove(sourceID: existing.id, member: member)
+                    _ = try holdings.remove(kind: "bib", source: incoming.localID)
                     counts.deleted += 1
                     continue
                 }
@@ -208,6 +253,9 @@ extension CatalogStore {
                     insert.reset()
                     try log("record-added", id)
                     try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
+                    if !incoming.holdings.isEmpty {
+                        _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
+                    }
                     counts.added += 1
                     continue
                 }
@@ -231,6 +279,7 @@ extension CatalogStore {
                 try update.run()
                 try log("record-changed", existing.id)
                 try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
+                _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
                 counts.changed += 1
             }
             // Records a full snapshot carried but that were rejected: the stored version stays, not withdrawn.
@@ -247,7 +296,7 @@ extension CatalogStore {
                     INSERT INTO file_problems (file_id, record_number, local_id, severity, reason, rejected)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """)
-            for item in problems {
+            for item in problems + holdings.problems {
                 try problem.execute(arguments: [
                     fileID, item.recordNumber, item.localID, item.severity.rawValue, item.reason, item.rejected.map { Data($0) },
                 ])

@@ -68,6 +68,9 @@ struct RawStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Rows the connection's last INSERT, UPDATE or DELETE changed.
+    var changes: Int { connection.map { Int(sqlite3_changes($0)) } ?? 0 }
+
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }

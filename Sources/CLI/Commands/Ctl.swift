@@ -191,18 +191,40 @@ struct CtlMembers: AsyncParsableCommand {
         @OptionGroup var options: CtlOptions
         @Argument var code: String
         @Option(name: .long, help: "Priority as a source of masters, -1000 to 1000 (default 0).") var priority: Int?
+        @Option(
+            name: .long,
+            help: "The members this one may submit holdings for, comma-separated (a provincial centre); '' for none.")
+        var maySubmitFor: String?
+        @Option(
+            name: .long,
+            help: "The institution codes this member's 852 $a / 905 $a name it by (MARC organisation, CALIS codes); '' for none.")
+        var institutionCodes: String?
 
         func validate() throws {
-            guard let priority else { throw ValidationError("Name a setting to change: --priority N.") }
-            if !(-1000...1000).contains(priority) { throw ValidationError("--priority must be between -1000 and 1000.") }
+            guard priority != nil || maySubmitFor != nil || institutionCodes != nil else {
+                throw ValidationError(
+                    "Name a setting to change: --priority N, --may-submit-for CODE,CODE or --institution-codes CODE,CODE.")
+            }
+            if let priority, !(-1000...1000).contains(priority) { throw ValidationError("--priority must be between -1000 and 1000.") }
+            for code in codes ?? [] where !code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                throw ValidationError("--may-submit-for: '\(code)' is not a member code (letters, digits, '_' or '-').")
+            }
+        }
+
+        private var codes: [String]? { Self.list(maySubmitFor) }
+
+        static func list(_ text: String?) -> [String]? {
+            text.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
         }
 
         func run() async throws {
             let response = try await options.call(
-                "PATCH", "/v1/members/\(CtlPath.segment(code))", body: MemberSettingsBody(priority: priority))
+                "PATCH", "/v1/members/\(CtlPath.segment(code))", body: MemberSettingsBody(priority: priority, maySubmitFor: codes, institutionCodes: Self.list(institutionCodes)))
             if options.json { return options.printRaw(response) }
             let member = try options.decode(MemberBody.self, response)
-            print("member \(member.code): priority \(member.priority)")
+            let centre = member.maySubmitFor.isEmpty ? "none" : member.maySubmitFor.joined(separator: ",")
+            let own = member.institutionCodes.isEmpty ? "none" : member.institutionCodes.joined(separator: ",")
+            print("member \(member.code): priority \(member.priority), may submit for \(centre), institution codes \(own)")
         }
     }
 }

@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+
+/// One holding as the catalogue shows it, with where it came from.
+public struct HoldingView: Sendable, Equatable {
+    /// The member that holds it.
+    public var holder: String
+    public var location: String?
+    public var callNumber: String?
+    public var items: Int?
+    public var summary: String?
+    /// The member's bib it hangs on, and the union record that bib is in.
+    public var bibMember: String
+    public var bibLocalID: String
+    public var unionID: Int64?
+    /// Where it was read: `bib` (the bib's own fields), `mfhd` (a holdings record, by its 001), or `record` (a bib
+    /// with no holdings fields: held by its member, nothing more known).
+    public var sourceKind: String
+    public var sourceLocalID: String
+    public var fileID: Int64?
+    public var receivedAt: Int64
+}
+
+extension CatalogStore {
+    /// Every holding of a union record's active source records; a record without holdings fields counts as
+    /// held by its member.
+    public func holdings(unionID: Int64) throws -> [HoldingView] {
+        try writer.read { db in
+            let explicit = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT h.holder, h.location, h.call_number, h.items, h.summary, h.bib_member, h.bib_local_id,
+                        cm.union_id, h.source_kind, h.source_local_id, h.file_id, h.received_at
+                    FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id AND s.status = 'active'
+                    JOIN holdings h ON h.bib_member = s.member AND h.bib_local_id = s.local_id
+                    WHERE cm.union_id = ? ORDER BY h.holder, h.id
+                    """, arguments: [unionID]
+            ).map(Self.holdingView)
+            let implicit = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items, NULL AS summary,
+                        s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
+                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at
+                    FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id AND s.status = 'active'
+                    WHERE cm.union_id = ?
+                      AND NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)
+                    ORDER BY s.member, s.id
+                    """, arguments: [unionID]
+            ).map(Self.holdingView)
+            return (explicit + implicit).sorted { ($0.holder, $0.sourceKind == "record" ? 1 : 0) < ($1.holder, $1.sourceKind == "record" ? 1 : 0) }
+        }
+    }
+
+    /// A page of a member's holdings in a stable order: the holdings it was given (by id), then its records
+    /// without holdings fields (by record id). `after` is the cursor the previous page ended on.
+    public func holdings(holder: String, after cursor: HoldingsCursor?, limit: Int) throws -> (holdings: [HoldingView], next: HoldingsCursor?) {
+        try writer.read { db in
+            var page: [HoldingView] = []
+            var next: HoldingsCursor?
+            if cursor == nil || cursor?.implicit == false {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT h.id AS cursor, h.holder, h.location, h.call_number, h.items, h.summary, h.bib_member,
+                            h.bib_local_id, cm.union_id, h.source_kind, h.source_local_id, h.file_id, h.received_at
+                        FROM holdings h
+                        LEFT JOIN source_records s ON s.member = h.bib_member AND s.local_id = h.bib_local_id AND s.status = 'active'
+                        LEFT JOIN cluster_members cm ON cm.source_id = s.id
+                        WHERE h.holder = ? AND h.id > ? ORDER BY h.id LIMIT ?
+                        """, arguments: [holder, cursor?.after ?? 0, limit + 1])
+                page = rows.prefix(limit).map(Self.holdingView)
+                if rows.count > limit { return (page, HoldingsCursor(implicit: false, after: rows[limit - 1]["cursor"])) }
+            }
+            let remaining = limit - page.count
+            guard remaining > 0 else { return (page, HoldingsCursor(implicit: true, after: 0)) }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.id AS cursor, s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items,
+                        NULL AS summary, s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
+                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at
+                    FROM source_records s LEFT JOIN cluster_members cm ON cm.source_id = s.id
+                    WHERE s.member = ? AND s.status = 'active' AND s.id > ?
+                      AND NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)
+                    ORDER BY s.id LIMIT ?
+                    """, arguments: [holder, cursor?.implicit == true ? cursor!.after : 0, remaining + 1])
+            page += rows.prefix(remaining).map(Self.holdingView)
+            if rows.count > remaining { next = HoldingsCursor(implicit: true, after: rows[remaining - 1]["cursor"]) }
+            return (page, next)
+        }
+    }
+
+    private static func holdingView(_ row: Row) -> HoldingView {
+        HoldingView(
+            holder: row["holder"], location: row["location"], callNumber: row["call_number"],
+            items: (row["items"] as Int64?).map(Int.init), summary: row["summary"], bibMember: row["bib_member"],
+            bibLocalID: row["bib_local_id"], unionID: row["union_id"], sourceKind: row["source_kind"],
+            sourceLocalID: row["source_local_id"], fileID: row["file_id"], receivedAt: row["received_at"])
+    }
+
+    /// Sets who a member's holdings fields may name: the members it may submit holdings for (a provincial
+    /// centre; each must be a member) and its own institution codes. Nil leaves a list as it is.
+    public func setHoldingsCodes(
+        member code: String, maySubmitFor: [String]?, institutionCodes: [String]?, by actor: String, now: Int64 = Self.now()
+    ) throws -> Member {
+        try writer.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM members WHERE code = ?", arguments: [code]) == 1 else {
+                throw StoreError(.notFound, "no member \(code)")
+            }
+            if let maySubmitFor {
+                for other in maySubmitFor where try Int.fetchOne(db, sql: "SELECT count(*) FROM members WHERE code = ?", arguments: [other]) == 0 {
+                    throw StoreError(.notFound, "no member \(other)")
+                }
+                try db.execute(sql: "UPDATE members SET may_submit_for = ? WHERE code = ?", arguments: [maySubmitFor.joined(separator: ","), code])
+            }
+            if let institutionCodes {
+                try db.execute(
+                    sql: "UPDATE members SET institution_codes = ? WHERE code = ?", arguments: [institutionCodes.joined(separator: ","), code])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO changes (at, kind, member, detail)
+                    VALUES (?, 'member-holdings-codes', ?, json_object('may_submit_for', ?, 'institution_codes', ?, 'by', ?))
+                    """,
+                arguments: [now, code, maySubmitFor?.joined(separator: ","), institutionCodes?.joined(separator: ","), actor])
+            return try Self.memberRow(db, code)!
+        }
+    }
+
+    static func memberRow(_ db: Database, _ code: String) throws -> Member? {
+        try Row.fetchOne(
+            db, sql: "SELECT code, name, status, priority, may_submit_for, institution_codes FROM members WHERE code = ?", arguments: [code]
+        ).map(memberFromRow)
+    }
+
+    static func memberFromRow(_ row: Row) -> Member {
+        Member(
+            code: row["code"], name: row["name"], status: row["status"], priority: row["priority"],
+            maySubmitFor: codes(row["may_submit_for"]), institutionCodes: codes(row["institution_codes"]))
+    }
+
+    static func codes(_ list: String?) -> [String] {
+        (list ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+    }
+}
+
+/// Where a page of a member's holdings ended: opaque to clients.
+public struct HoldingsCursor: Sendable, Equatable {
+    public var implicit: Bool
+    public var after: Int64
+
+    public init(implicit: Bool, after: Int64) {
+        self.implicit = implicit
+        self.after = after
+    }
+
+    public var token: String { Data("\(implicit ? "r" : "h"):\(after)".utf8).base64EncodedString() }
+
+    public init?(token: String) {
+        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, ["h", "r"].contains(parts[0]), let after = Int64(parts[1]), after >= 0 else { return nil }
+        self.init(implicit: parts[0] == "r", after: after)
+    }
+}

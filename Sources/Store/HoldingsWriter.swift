@@ -1,0 +1,113 @@
+import GRDB
+import MARC
+
+/// Writes one batch's holdings inside its transaction: each source (a bib's own holdings fields, or a holdings
+/// record) replaces what an earlier file stored from it, and adds to what this file stored from it already (one
+/// bib may come with several holdings records under one id). Holdings naming another member go to it only when
+/// the submitter may submit for it; otherwise they are reported and left out.
+final class HoldingsWriter {
+    enum Outcome { case added, replaced }
+
+    let member: String
+    let fileID: Int64
+    let now: Int64
+    /// Members by the upper-case form of their codes and institution codes: a holdings field naming one is
+    /// that library's.
+    private let members: [String: String]
+    /// The members (upper-case codes) the submitter may submit holdings for.
+    private let mayHoldFor: Set<String>
+    private(set) var problems: [FileProblem] = []
+    private let removePrevious: RawStatement
+    private let removeAll: RawStatement
+    private let nextSeq: RawStatement
+    private let insert: RawStatement
+
+    init(db: Database, member: String, fileID: Int64, now: Int64) throws {
+        self.member = member
+        self.fileID = fileID
+        self.now = now
+        var members: [String: String] = [:]
+        var mayHoldFor: Set<String> = []
+        for row in try Row.fetchAll(db, sql: "SELECT code, may_submit_for, institution_codes FROM members") {
+            let code: String = row["code"]
+            members[code.uppercased()] = code
+            for alias in CatalogStore.codes(row["institution_codes"]) { members[alias.uppercased()] = code }
+            if code == member { mayHoldFor = Set(CatalogStore.codes(row["may_submit_for"]).map { $0.uppercased() }) }
+        }
+        self.members = members
+        self.mayHoldFor = mayHoldFor
+        removePrevious = try RawStatement(
+            db,
+            """
+            DELETE FROM holdings WHERE bib_member = ? AND source_kind = ? AND source_local_id = ? AND file_id IS NOT ?
+            """)
+        removeAll = try RawStatement(db, "DELETE FROM holdings WHERE bib_member = ? AND source_kind = ? AND source_local_id = ?")
+        nextSeq = try RawStatement(
+            db, "SELECT coalesce(max(seq), 0) + 1 FROM holdings WHERE bib_member = ? AND source_kind = ? AND source_local_id = ?")
+        insert = try RawStatement(
+            db,
+            """
+            INSERT INTO holdings (holder, bib_member, bib_local_id, source_kind, source_local_id, seq, location, call_number,
+                items, summary, file_id, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+    }
+
+    /// Stores `statements` as the holdings read from one source.
+    func replace(kind: String, source: String, bib: String, _ statements: [HoldingStatement], record: Int) throws -> Outcome {
+        removePrevious.bind(1, member)
+        removePrevious.bind(2, kind)
+        removePrevious.bind(3, source)
+        removePrevious.bind(4, fileID)
+        try removePrevious.run()
+        let replaced = removePrevious.changes > 0
+        nextSeq.bind(1, member)
+        nextSeq.bind(2, kind)
+        nextSeq.bind(3, source)
+        var seq = try nextSeq.step() ? nextSeq.int64(0) : 1
+        nextSeq.reset()
+        for statement in statements {
+            guard let holder = holder(of: statement, record: record, source: source) else { continue }
+            insert.bind(1, holder)
+            insert.bind(2, member)
+            insert.bind(3, bib)
+            insert.bind(4, kind)
+            insert.bind(5, source)
+            insert.bind(6, seq)
+            insert.bind(7, statement.location)
+            insert.bind(8, statement.callNumber)
+            insert.bind(9, statement.items.map(Int64.init))
+            insert.bind(10, statement.summary)
+            insert.bind(11, fileID)
+            insert.bind(12, now)
+            try insert.run()
+            seq += 1
+        }
+        return replaced ? .replaced : .added
+    }
+
+    /// Removes the holdings read from one source; returns how many there were.
+    func remove(kind: String, source: String) throws -> Int {
+        removeAll.bind(1, member)
+        removeAll.bind(2, kind)
+        removeAll.bind(3, source)
+        try removeAll.run()
+        return removeAll.changes
+    }
+
+    /// The member a statement's holding belongs to: the submitter when it names no institution or one of the
+    /// submitter's codes; the member it names when the submitter may submit for that member. Nil, with a problem
+    /// reported, for any other library's holding.
+    private func holder(of statement: HoldingStatement, record: Int, source: String) -> String? {
+        guard let code = statement.institution?.trimmingSpaces, !code.isEmpty else { return member }
+        let named = members[code.uppercased()]
+        if named == member { return member }
+        if let named, mayHoldFor.contains(named.uppercased()) { return named }
+        let whose = named.map { "member \($0)'s" } ?? "not a member's code (a member's own codes are set with `calisd ctl members set CODE --institution-codes`)"
+        problems.append(
+            FileProblem(
+                recordNumber: record, localID: source, severity: .warning,
+                reason: "a holding naming institution \(code), \(whose): \(member) may not submit for it; ignored"))
+        return nil
+    }
+}

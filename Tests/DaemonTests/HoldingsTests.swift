@@ -1,0 +1,158 @@
+import APIClient
+import APITypes
+import CalisdTesting
+import Foundation
+import MARC
+import Testing
+
+/// Holdings read from real members' records through the running daemon: holdings records (MFHD) by 004 or
+/// 001, in either order and other files; 852s of several institutions from a centre and from a plain member;
+/// CNMARC 905; a member's holdings paged.
+@Suite("holdings")
+struct HoldingsTests {
+    static func union(_ daemon: DaemonProcess, _ member: String, _ id: String) async throws -> String {
+        try #require(try await daemon.json(SourceRecordBody.self, "/v1/members/\(member)/records/\(id)").unionID)
+    }
+
+    static func holdings(_ daemon: DaemonProcess, _ union: String) async throws -> [HoldingBody] {
+        try await daemon.json(HoldingsPageBody.self, "/v1/records/\(union)/holdings").holdings
+    }
+
+    @Test("SIRSI MFHDs (001 = the bib's id) that arrive before their bibs attach to them; 852 location and 866 summaries shown")
+    func holdingsRecordsBeforeTheirBibs() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.fixture("stanford-summaryHld-49.mrc"), member: "M001", name: "mfhd.mrc")
+        let first = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        #expect(first.first?.state == "done" && first.first?.counts.rejected == 0, "\(first)")
+        #expect(first.first?.counts.read == 49)
+        // The bibs come later, in another file.
+        let books = try DaemonSupport.locBooks()
+        let bibs = [DaemonSupport.rewrite(books[0], controlNumber: "u27"), DaemonSupport.rewrite(books[1], controlNumber: "u46")]
+        try daemon.drop(try DaemonSupport.iso(bibs), member: "M001", name: "bibs.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2)
+
+        let u27 = try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u27"))
+        #expect(u27.count == 1)
+        #expect(u27.first?.holder == "M001" && u27.first?.location == "ALDERMAN / ALD-STKS" && u27.first?.source.kind == "mfhd")
+        #expect(u27.first?.summary == "t.1-3  (1979-1983); t.4  (1985); t.5-6  (1988)", "\(u27)")
+        // Two holdings records under one id: both kept, as two locations.
+        let u46 = try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u46"))
+        #expect(Set(u46.compactMap(\.location)) == ["ALDERMAN / ALD-STKS", "CLEMONS / CLEM-STKS"], "\(u46)")
+        #expect(Set(u46.compactMap(\.summary)) == ["v.1-3", "v.1"])
+        // The union record's JSON carries them too.
+        let record = try await daemon.json(UnionRecordBody.self, "/v1/records/\(try await Self.union(daemon, "M001", "u46"))")
+        #expect(record.holdings.count == 2)
+
+        // The same holdings file again: the same holdings, not twice as many.
+        try daemon.drop(try DaemonSupport.fixture("stanford-summaryHld-49.mrc"), member: "M001", name: "mfhd-again.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 3)
+        #expect(try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u46")).count == 2)
+    }
+
+    @Test("MFHDs linked by 004 in one stream with their bibs; a bib without holdings fields is held by its member")
+    func holdingsRecordsLinkedBy004() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        let books = try DaemonSupport.locBooks()
+        // FOLIO's four MFHDs name bibs 7611780 (one) and 18006871 (three).
+        let mfhds = try MARCReaders.open(bytes: try DaemonSupport.fixture("folio-mfhd-004.mrc")).reader
+        var stream: [UInt8] = []
+        stream += try ISO2709Writer.data(DaemonSupport.rewrite(books[0], controlNumber: "18006871"))
+        while let item = try mfhds.next() { stream += try ISO2709Writer.data(try #require(item.record)) }
+        stream += try ISO2709Writer.data(DaemonSupport.rewrite(books[1], controlNumber: "7611780"))
+        stream += try ISO2709Writer.data(DaemonSupport.rewrite(books[2], controlNumber: "plain"))
+        try daemon.drop(stream, member: "M001", name: "mixed.mrc")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        #expect(files.first?.counts.rejected == 0 && files.first?.counts.added == 7, "\(files)")
+
+        let three = try await Self.holdings(daemon, try await Self.union(daemon, "M001", "18006871"))
+        #expect(Set(three.compactMap(\.location)) == ["infoOff", "cd", "maps"], "\(three)")
+        #expect(Set(three.compactMap(\.callNumber)) == ["QB611 .C44"] && three.allSatisfy { $0.source.kind == "mfhd" })
+        let one = try await Self.holdings(daemon, try await Self.union(daemon, "M001", "7611780"))
+        #expect(one.map(\.location) == ["jnlDesk"])
+        let plain = try await Self.holdings(daemon, try await Self.union(daemon, "M001", "plain"))
+        #expect(plain.count == 1 && plain.first?.holder == "M001" && plain.first?.source.kind == "record" && plain.first?.location == nil)
+
+        // A member's holdings, paged with an opaque cursor: every holding once.
+        var seen: [HoldingBody] = []
+        var target = "/v1/members/M001/holdings?limit=2"
+        while true {
+            let page = try await daemon.json(HoldingsPageBody.self, target)
+            seen += page.holdings
+            guard let next = page.next else { break }
+            target = "/v1/members/M001/holdings?limit=2&cursor=\(next)"
+        }
+        #expect(seen.count == 5, "\(seen)")
+        #expect(Set(seen.map { "\($0.source.kind):\($0.source.localID):\($0.location ?? "")" }).count == 5)
+        #expect(try await daemon.get("/v1/members/M001/holdings?cursor=garbage").status == 400)
+        #expect(try await daemon.get("/v1/members/NOPE/holdings").status == 404)
+        #expect(try await daemon.get("/v1/records/CAL999999999/holdings").status == 404)
+
+        // A holdings record that names no bib is refused, with the reason in the report.
+        var orphan = MARCRecord(leader: Leader("00000nx  a22000001n 4500"))
+        orphan.appendDataField("852", subfields: [(UInt8(ascii: "b"), "main")])
+        try daemon.drop(try ISO2709Writer.data(orphan), member: "M001", name: "orphan.mrc")
+        let after = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2)
+        let report = try daemon.report(member: "M001", name: "orphan.mrc")
+        #expect(after.contains { $0.name == "orphan.mrc" && $0.counts.rejected == 1 })
+        #expect("\(report)".contains("names no bibliographic record"), "\(report)")
+    }
+
+    @Test("852s of several institutions go to them when a centre may submit for them; a plain member's are reported and ignored")
+    func centreSubmitsForItsMembers() async throws {
+        let daemon = try await DaemonSupport.started(members: ["CENTRE", "PLAIN", "41SLSP_UZB", "41SLSP_ETH"])
+        defer { daemon.remove() }
+        let set = try daemon.ctl("members", "set", "CENTRE", "--may-submit-for", "41SLSP_UZB,41SLSP_ETH")
+        #expect(set.status == 0 && set.stdoutText.contains("may submit for 41SLSP_UZB,41SLSP_ETH"), "\(set.stderrText)")
+        let slsp = try DaemonSupport.fixture("slsp-852-three-institutions.xml")
+        try daemon.drop(slsp, member: "CENTRE", name: "network.xml")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "CENTRE", count: 1)
+        let id = "991086925379705501"
+        let centre = try await Self.holdings(daemon, try await Self.union(daemon, "CENTRE", id))
+        #expect(Set(centre.map(\.holder)) == ["41SLSP_UZB", "41SLSP_ETH"], "\(centre)")
+        // BCUFR is no member: reported, not kept.
+        #expect("\(try daemon.report(member: "CENTRE", name: "network.xml"))".contains("41SLSP_BCUFR"))
+
+        try daemon.drop(slsp, member: "PLAIN", name: "network.xml")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "PLAIN", count: 1)
+        let report = "\(try daemon.report(member: "PLAIN", name: "network.xml"))"
+        #expect(report.contains("naming institution 41SLSP_UZB, member 41SLSP_UZB") && report.contains("PLAIN may not submit for it"), "\(report)")
+        let uzb = try await daemon.json(HoldingsPageBody.self, "/v1/members/41SLSP_UZB/holdings")
+        #expect(uzb.holdings.count == 1 && uzb.holdings.first?.source.member == "CENTRE")
+        // PLAIN's own copy is still PLAIN's: held by it, with no details.
+        let plain = try await daemon.json(HoldingsPageBody.self, "/v1/members/PLAIN/holdings")
+        #expect(plain.holdings.map(\.source.kind) == ["record"])
+
+        // Bad settings are refused clearly.
+        let unknown = try daemon.ctl("members", "set", "CENTRE", "--may-submit-for", "NOBODY")
+        #expect(unknown.status == 1 && unknown.stderrText.contains("no member NOBODY"), "\(unknown.stderrText)")
+        let itself = try daemon.ctl("members", "set", "CENTRE", "--may-submit-for", "CENTRE")
+        #expect(itself.status == 1 && itself.stderrText.contains("does not submit for itself"))
+        let malformed = try daemon.ctl("members", "set", "CENTRE", "--may-submit-for", "a b")
+        #expect(malformed.status == 64)
+    }
+
+    @Test("CNMARC 905 holdings of the BNU records: the institution by its code, call numbers as shelved")
+    func cnmarc905() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        // The member's own institution code is BNU.
+        #expect(try daemon.ctl("members", "set", "M001", "--institution-codes", "BNU").status == 0)
+        try daemon.drop(try DaemonSupport.fixture("dp2-bnu-cnmarc-10.utf8.iso"), member: "M001", name: "bnu.iso")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        #expect(files.first?.counts.added == 10)
+        var all: [HoldingBody] = []
+        var target = "/v1/members/M001/holdings?limit=100"
+        while true {
+            let page = try await daemon.json(HoldingsPageBody.self, target)
+            all += page.holdings
+            guard let next = page.next else { break }
+            target = "/v1/members/M001/holdings?limit=100&cursor=\(next)"
+        }
+        let fromFields = all.filter { $0.source.kind == "bib" }
+        #expect(fromFields.count == 9, "\(all.map(\.source.kind))")
+        #expect(fromFields.contains { $0.source.bibLocalID == "990002180740203961" && $0.callNumber == "F124/26" })
+        #expect(all.count == 10)
+    }
+}
