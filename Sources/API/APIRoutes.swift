@@ -251,14 +251,15 @@ struct APIRoutes: Sendable {
             response.location = "/v1/records/" + UnionID.format(survivor)
             return response
         }
-        return .json(Bodies.union(union, holdings: try context.store.holdings(unionID: id)))
+        return .json(Bodies.union(union, holdings: try context.store.holdings(unionID: id), staleBefore: staleBefore))
     }
 
     /// `GET /v1/records/{unionId}/holdings`: who holds it, where.
     private func unionHoldings(_ text: String) throws -> APIResponse {
         guard let id = UnionID.parse(text) else { throw APIError.badRequest("a union id is CAL followed by digits") }
         guard try context.store.unionRecord(id: id) != nil else { throw APIError.notFound("no union record \(text)") }
-        return .json(HoldingsPageBody(holdings: try context.store.holdings(unionID: id).map(Bodies.holding), next: nil))
+        let stale = staleBefore
+        return .json(HoldingsPageBody(holdings: try context.store.holdings(unionID: id).map { Bodies.holding($0, staleBefore: stale) }, next: nil))
     }
 
     /// `GET /v1/members/{code}/holdings?cursor=&limit=`: a member's holdings, paged.
@@ -272,6 +273,10 @@ struct APIRoutes: Sendable {
             cursor = parsed
         }
         let page = try context.store.holdings(holder: code, after: cursor, limit: try limit(request))
-        return .json(HoldingsPageBody(holdings: page.holdings.map(Bodies.holding), next: page.next?.token))
+        let stale = staleBefore
+        return .json(HoldingsPageBody(holdings: page.holdings.map { Bodies.holding($0, staleBefore: stale) }, next: page.next?.token))
     }
+
+    /// Holdings confirmed before this time are stale.
+    private var staleBefore: Int64 { CatalogStore.now() - context.live.current.staleAfterSeconds }
 }

@@ -33,16 +33,17 @@ enum Bodies {
 
     static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
 
-    static func holding(_ view: HoldingView) -> HoldingBody {
+    static func holding(_ view: HoldingView, staleBefore: Int64) -> HoldingBody {
         HoldingBody(
             holder: view.holder, unionID: view.unionID.map(UnionID.format), location: view.location, callNumber: view.callNumber,
             items: view.items, summary: view.summary,
             source: .init(
                 kind: view.sourceKind, member: view.bibMember, localID: view.sourceLocalID, bibLocalID: view.bibLocalID,
-                file: view.fileID, receivedAt: timestamp(view.receivedAt)))
+                file: view.fileID, receivedAt: timestamp(view.receivedAt)),
+            confirmedAt: timestamp(view.confirmedAt), stale: view.confirmedAt < staleBefore)
     }
 
-    static func union(_ view: UnionRecordView, holdings: [HoldingView] = []) -> UnionRecordBody {
+    static func union(_ view: UnionRecordView, holdings: [HoldingView] = [], staleBefore: Int64 = 0) -> UnionRecordBody {
         let master = view.sources.first { $0.id == view.masterID }
         var identifiers: [String: Set<String>] = [:]
         for source in view.sources {
@@ -54,7 +55,7 @@ enum Bodies {
             id: UnionID.format(view.id), status: view.status, master: master.map { "\($0.member):\($0.localID)" },
             redirectTo: view.redirectTo.map(UnionID.format), createdAt: timestamp(view.createdAt),
             updatedAt: timestamp(view.updatedAt), identifiers: identifiers.mapValues { $0.sorted() },
-            members: Array(Set(view.sources.map(\.member))).sorted(), holdings: holdings.map(holding),
+            members: Array(Set(view.sources.map(\.member))).sorted(), holdings: holdings.map { holding($0, staleBefore: staleBefore) },
             sources: view.sources.map { source($0, withRecord: true) })
     }
 

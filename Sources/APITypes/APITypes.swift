@@ -156,8 +156,12 @@ public struct HoldingBody: Codable, Sendable, Equatable {
     public var items: Int?
     public var summary: String?
     public var source: Source
+    /// When its member last sent it; stale when that is longer ago than `[holdings] stale_after_days`.
+    public var confirmedAt: String
+    public var stale: Bool
     public init(
-        holder: String, unionID: String?, location: String?, callNumber: String?, items: Int?, summary: String?, source: Source
+        holder: String, unionID: String?, location: String?, callNumber: String?, items: Int?, summary: String?, source: Source,
+        confirmedAt: String, stale: Bool
     ) {
         self.holder = holder
         self.unionID = unionID
@@ -166,11 +170,14 @@ public struct HoldingBody: Codable, Sendable, Equatable {
         self.items = items
         self.summary = summary
         self.source = source
+        self.confirmedAt = confirmedAt
+        self.stale = stale
     }
     enum CodingKeys: String, CodingKey {
-        case holder, location, items, summary, source
+        case holder, location, items, summary, source, stale
         case unionID = "union_id"
         case callNumber = "call_number"
+        case confirmedAt = "confirmed_at"
     }
 }
 

@@ -17,6 +17,9 @@ public struct CalisdConfig: Sendable, Equatable {
     public var withdrawalGuardPercent = 10.0
     /// `[ingest] batch_size`: records per transaction, the unit a restart resumes from.
     public var batchSize = 10_000
+    /// `[holdings] stale_after_days`: a holding its member has not confirmed (sent again) for this long is shown
+    /// as stale; it is never deleted for it.
+    public var staleAfterDays = 180
     /// `[api] max_upload_mb`: the largest file accepted over the socket.
     public var maxUploadMegabytes = 2_048
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
@@ -81,10 +84,11 @@ public struct CalisdConfig: Sendable, Equatable {
                 }
             case "ingest": try config.parseIngest(section(table, key, path: path, line: line), text: text, path: path)
             case "api": try config.parseAPI(section(table, key, path: path, line: line), text: text, path: path)
+            case "holdings": try config.parseHoldings(section(table, key, path: path, line: line), text: text, path: path)
             default:
                 throw ConfigError(
                     file: path, line: line, key: key,
-                    message: "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest] and [api]")
+                    message: "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings] and [api]")
             }
         }
         return config
@@ -113,6 +117,18 @@ public struct CalisdConfig: Sendable, Equatable {
                 throw ConfigError(
                     file: path, line: line, key: name,
                     message: "unknown key; [ingest] knows settle_seconds, batch_size and withdrawal_guard_percent")
+            }
+        }
+    }
+
+    private mutating func parseHoldings(_ table: TOMLTable, text: String, path: String) throws(ConfigError) {
+        for key in table.keys {
+            let name = "holdings.\(key)"
+            let line = Self.line(of: key, in: text)
+            switch key {
+            case "stale_after_days": staleAfterDays = try Self.integer(table, key, in: 1...36_500, name: name, path: path, line: line)
+            default:
+                throw ConfigError(file: path, line: line, key: name, message: "unknown key; [holdings] knows stale_after_days")
             }
         }
     }

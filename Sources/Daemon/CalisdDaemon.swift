@@ -91,7 +91,7 @@ public enum CalisdDaemon {
     static func liveValues(_ config: CalisdConfig) -> LiveSettings.Values {
         LiveSettings.Values(
             withdrawalGuard: config.withdrawalGuardPercent / 100, adminGroup: config.adminGroup,
-            maximumUploadBytes: Int64(config.maxUploadMegabytes) << 20)
+            maximumUploadBytes: Int64(config.maxUploadMegabytes) << 20, staleAfterSeconds: Int64(config.staleAfterDays) * 86_400)
     }
 }
 
@@ -141,7 +141,8 @@ struct SystemdCompanion: Service {
     }
 }
 
-/// SIGHUP: reads the configuration again. admin_group, max_upload_mb and withdrawal_guard_percent change at
+/// SIGHUP: reads the configuration again. admin_group, max_upload_mb, withdrawal_guard_percent and
+/// holdings.stale_after_days change at
 /// once; a change to anything else is logged as needing a restart. A broken file changes nothing.
 struct ReloadOnHangup: Service {
     let configPath: String

@@ -99,6 +99,8 @@ public final class FileIngestor: Sendable {
         }
         if file.progress == 0, let earlier = try store.identicalFile(member: file.member, sha256: file.sha256, excluding: fileID) {
             try store.updateFile(id: fileID, state: .active, reason: "identical to file \(earlier), ingested already: nothing changed")
+            // Still, the member sent it again: its records and holdings are confirmed, not stale.
+            try store.confirmAgain(member: file.member, earlier: earlier, by: fileID)
             return .finished(try finish(file, path: path))
         }
         do {
@@ -274,16 +276,20 @@ public final class FileIngestor: Sendable {
         return survey
     }
 
-    /// Why a full snapshot must wait for an admin, or nil when its withdrawals are within the guard.
+    /// Why a full snapshot must wait for an admin, or nil when its withdrawals are within the guard: of the
+    /// member's records, and of its holdings records (MFHD).
     private func guardReason(_ survey: Survey, member: String) -> String? {
-        guard let active = try? store.activeLocalIDs(member: member), !active.isEmpty else { return nil }
-        let absent = active.subtracting(survey.localIDs).count
-        let share = Double(absent) / Double(active.count)
         let limit = live.current.withdrawalGuard
-        guard share > limit else { return nil }
-        return String(
-            format: "a full snapshot that would withdraw %d of the member's %d records (%.1f %%), above the withdrawal guard of %.1f %%: held for an admin (calisd ctl files approve|reject)",
-            absent, active.count, share * 100, limit * 100)
+        for (what, present) in [("records", try? store.activeLocalIDs(member: member)), ("holdings records", try? store.holdingsRecordIDs(member: member))] {
+            guard let present, !present.isEmpty else { continue }
+            let absent = present.subtracting(survey.localIDs).count
+            let share = Double(absent) / Double(present.count)
+            guard share > limit else { continue }
+            return String(
+                format: "a full snapshot that would withdraw %d of the member's %d %@ (%.1f %%), above the withdrawal guard of %.1f %%: held for an admin (calisd ctl files approve|reject)",
+                absent, present.count, what, share * 100, limit * 100)
+        }
+        return nil
     }
 
     private func hold(_ file: SubmittedFile, path: String, reason: String) throws -> SubmittedFile.State {

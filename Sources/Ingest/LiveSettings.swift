@@ -7,11 +7,14 @@ public final class LiveSettings: Sendable {
         public var withdrawalGuard: Double
         public var adminGroup: String
         public var maximumUploadBytes: Int64
+        /// Holdings not confirmed for this many seconds are shown as stale.
+        public var staleAfterSeconds: Int64
 
-        public init(withdrawalGuard: Double, adminGroup: String, maximumUploadBytes: Int64) {
+        public init(withdrawalGuard: Double, adminGroup: String, maximumUploadBytes: Int64, staleAfterSeconds: Int64 = 180 * 86_400) {
             self.withdrawalGuard = withdrawalGuard
             self.adminGroup = adminGroup
             self.maximumUploadBytes = maximumUploadBytes
+            self.staleAfterSeconds = staleAfterSeconds
         }
     }
 

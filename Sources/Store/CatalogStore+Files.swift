@@ -202,7 +202,8 @@ extension CatalogStore {
     }
 
     /// Withdraws a member's active records that the full snapshot `fileID` did not carry, `batchSize` at a time,
-    /// each batch counted in the file in its own transaction: interrupted, it is simply run again.
+    /// each batch counted in the file in its own transaction: interrupted, it is simply run again. Then the
+    /// holdings of holdings records (MFHD) the snapshot did not carry.
     /// - Returns: how many were withdrawn.
     public func withdrawAbsent(
         fileID: Int64, member: String, batchSize: Int = 1_000, matcher: any UnionMatcher = NoMatching(),
@@ -231,7 +232,20 @@ extension CatalogStore {
                 return ids.count
             }
             total += count
-            if count < batchSize { return total }
+            if count < batchSize { break }
         }
+        // Holdings records the snapshot did not carry again: that member no longer reports those holdings.
+        try writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM holdings WHERE bib_member = ? AND source_kind = 'mfhd' AND file_id IS NOT ?",
+                arguments: [member, fileID])
+            let holdings = db.changesCount
+            if holdings > 0 {
+                try db.execute(
+                    sql: "INSERT INTO changes (at, kind, member, detail) VALUES (?, 'holdings-withdrawn', ?, json_object('count', ?, 'file', ?))",
+                    arguments: [now, member, holdings, fileID])
+            }
+        }
+        return total
     }
 }

@@ -19,6 +19,8 @@ public struct HoldingView: Sendable, Equatable {
     public var sourceLocalID: String
     public var fileID: Int64?
     public var receivedAt: Int64
+    /// When its member last sent it, changed or not.
+    public var confirmedAt: Int64
 }
 
 extension CatalogStore {
@@ -30,7 +32,8 @@ extension CatalogStore {
                 db,
                 sql: """
                     SELECT h.holder, h.location, h.call_number, h.items, h.summary, h.bib_member, h.bib_local_id,
-                        cm.union_id, h.source_kind, h.source_local_id, h.file_id, h.received_at
+                        cm.union_id, h.source_kind, h.source_local_id, h.file_id, h.received_at,
+                        coalesce(h.confirmed_at, h.received_at) AS confirmed_at
                     FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id AND s.status = 'active'
                     JOIN holdings h ON h.bib_member = s.member AND h.bib_local_id = s.local_id
                     WHERE cm.union_id = ? ORDER BY h.holder, h.id
@@ -41,8 +44,10 @@ extension CatalogStore {
                 sql: """
                     SELECT s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items, NULL AS summary,
                         s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
-                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at
+                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at,
+                        coalesce(f.received_at, s.updated_at) AS confirmed_at
                     FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id AND s.status = 'active'
+                    LEFT JOIN files f ON f.id = s.confirmed_file
                     WHERE cm.union_id = ?
                       AND NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)
                     ORDER BY s.member, s.id
@@ -63,7 +68,8 @@ extension CatalogStore {
                     db,
                     sql: """
                         SELECT h.id AS cursor, h.holder, h.location, h.call_number, h.items, h.summary, h.bib_member,
-                            h.bib_local_id, cm.union_id, h.source_kind, h.source_local_id, h.file_id, h.received_at
+                            h.bib_local_id, cm.union_id, h.source_kind, h.source_local_id, h.file_id, h.received_at,
+                            coalesce(h.confirmed_at, h.received_at) AS confirmed_at
                         FROM holdings h
                         LEFT JOIN source_records s ON s.member = h.bib_member AND s.local_id = h.bib_local_id AND s.status = 'active'
                         LEFT JOIN cluster_members cm ON cm.source_id = s.id
@@ -79,8 +85,10 @@ extension CatalogStore {
                 sql: """
                     SELECT s.id AS cursor, s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items,
                         NULL AS summary, s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
-                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at
+                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at,
+                        coalesce(f.received_at, s.updated_at) AS confirmed_at
                     FROM source_records s LEFT JOIN cluster_members cm ON cm.source_id = s.id
+                    LEFT JOIN files f ON f.id = s.confirmed_file
                     WHERE s.member = ? AND s.status = 'active' AND s.id > ?
                       AND NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)
                     ORDER BY s.id LIMIT ?
@@ -96,7 +104,33 @@ extension CatalogStore {
             holder: row["holder"], location: row["location"], callNumber: row["call_number"],
             items: (row["items"] as Int64?).map(Int.init), summary: row["summary"], bibMember: row["bib_member"],
             bibLocalID: row["bib_local_id"], unionID: row["union_id"], sourceKind: row["source_kind"],
-            sourceLocalID: row["source_local_id"], fileID: row["file_id"], receivedAt: row["received_at"])
+            sourceLocalID: row["source_local_id"], fileID: row["file_id"], receivedAt: row["received_at"],
+            confirmedAt: row["confirmed_at"])
+    }
+
+    /// A member sent `earlier` again, byte for byte: what it carried is confirmed by `fileID` — its records and
+    /// their holdings, so none of it turns stale.
+    public func confirmAgain(member: String, earlier: Int64, by fileID: Int64, now: Int64 = Self.now()) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE holdings SET confirmed_at = ? WHERE bib_member = ? AND (file_id = ? OR (source_kind = 'bib' AND
+                        source_local_id IN (SELECT local_id FROM source_records WHERE member = ? AND confirmed_file = ?)))
+                    """, arguments: [now, member, earlier, member, earlier])
+            try db.execute(
+                sql: "UPDATE source_records SET confirmed_file = ? WHERE member = ? AND confirmed_file = ?",
+                arguments: [fileID, member, earlier])
+        }
+    }
+
+    /// The holdings records (MFHD, by 001) a member's holdings were read from: what a full snapshot must carry
+    /// again or withdraw.
+    public func holdingsRecordIDs(member: String) throws -> Set<String> {
+        try writer.read { db in
+            Set(try String.fetchAll(
+                db, sql: "SELECT DISTINCT source_local_id FROM holdings WHERE bib_member = ? AND source_kind = 'mfhd'",
+                arguments: [member]))
+        }
     }
 
     /// Sets who a member's holdings fields may name: the members it may submit holdings for (a provincial

@@ -263,6 +263,7 @@ extension CatalogStore {
                     confirm.bind(1, fileID)
                     confirm.bind(2, existing.id)
                     try confirm.run()
+                    if !incoming.holdings.isEmpty { try holdings.confirm(kind: "bib", source: incoming.localID) }
                     counts.unchanged += 1
                     continue
                 }

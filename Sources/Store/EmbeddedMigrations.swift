@@ -228,5 +228,10 @@ ALTER TABLE members ADD COLUMN may_submit_for TEXT NOT NULL DEFAULT '';
 -- CALIS code), comma-separated, besides its member code.
 ALTER TABLE members ADD COLUMN institution_codes TEXT NOT NULL DEFAULT '';
 """#),
+        ("0010_holdings_confirmed", #"""
+-- When a holding was last confirmed: sent again (unchanged or not) by its member. A holding not confirmed within
+-- `[holdings] stale_after_days` is shown as stale, never deleted for it. NULL: confirmed when received.
+ALTER TABLE holdings ADD COLUMN confirmed_at INTEGER;
+"""#),
     ]
 }

@@ -21,6 +21,7 @@ final class HoldingsWriter {
     private let removeAll: RawStatement
     private let nextSeq: RawStatement
     private let insert: RawStatement
+    private let confirmSource: RawStatement
 
     init(db: Database, member: String, fileID: Int64, now: Int64) throws {
         self.member = member
@@ -48,9 +49,11 @@ final class HoldingsWriter {
             db,
             """
             INSERT INTO holdings (holder, bib_member, bib_local_id, source_kind, source_local_id, seq, location, call_number,
-                items, summary, file_id, received_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                items, summary, file_id, received_at, confirmed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        confirmSource = try RawStatement(
+            db, "UPDATE holdings SET confirmed_at = ? WHERE bib_member = ? AND source_kind = ? AND source_local_id = ?")
     }
 
     /// Stores `statements` as the holdings read from one source.
@@ -80,10 +83,20 @@ final class HoldingsWriter {
             insert.bind(10, statement.summary)
             insert.bind(11, fileID)
             insert.bind(12, now)
+            insert.bind(13, now)
             try insert.run()
             seq += 1
         }
         return replaced ? .replaced : .added
+    }
+
+    /// Marks the holdings read from one source as confirmed now: the member sent it again, unchanged.
+    func confirm(kind: String, source: String) throws {
+        confirmSource.bind(1, now)
+        confirmSource.bind(2, member)
+        confirmSource.bind(3, kind)
+        confirmSource.bind(4, source)
+        try confirmSource.run()
     }
 
     /// Removes the holdings read from one source; returns how many there were.

@@ -46,6 +46,8 @@ struct ConfigCommandTests {
         ("ingest = 3\n", ":1: ingest: must be a section"),
         ("[api]\nadmin_group = \"\"\n", ":2: api.admin_group: must be a group name"),
         ("[api]\nlisten = 1\n", ":2: api.listen: unknown key"),
+        ("[holdings]\nstale_after_days = 0\n", ":2: holdings.stale_after_days: must be a whole number from 1 to 36500"),
+        ("[holdings]\nstale_after = \"7d\"\n", ":2: holdings.stale_after: unknown key; [holdings] knows stale_after_days"),
         ("# comment\nstat_dir = \"/x\"\n", ":2: stat_dir: unknown key"),
         ("state_dir = 5\n", ":1: state_dir: must be a string"),
         ("drop_dir = \"\"\n", ":1: drop_dir: must be a non-empty path"),

@@ -155,4 +155,65 @@ struct HoldingsTests {
         #expect(fromFields.contains { $0.source.bibLocalID == "990002180740203961" && $0.callNumber == "F124/26" })
         #expect(all.count == 10)
     }
+
+    /// The Stanford MFHDs and two bibs they belong to (u27, u46), ingested for M001 in two files.
+    static func stanfordHoldings(_ daemon: DaemonProcess) async throws -> [MARCRecord] {
+        try daemon.drop(try DaemonSupport.fixture("stanford-summaryHld-49.mrc"), member: "M001", name: "mfhd.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        let books = try DaemonSupport.locBooks()
+        let bibs = [DaemonSupport.rewrite(books[0], controlNumber: "u27"), DaemonSupport.rewrite(books[1], controlNumber: "u46")]
+        try daemon.drop(try DaemonSupport.iso(bibs), member: "M001", name: "bibs.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2)
+        return bibs
+    }
+
+    @Test("a holding not confirmed within stale_after_days shows as stale; sending it again, unchanged, confirms it")
+    func staleHoldings() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        let bibs = try await Self.stanfordHoldings(daemon)
+        let u46 = try await Self.union(daemon, "M001", "u46")
+        #expect(try await Self.holdings(daemon, u46).allSatisfy { !$0.stale })
+        // A year passes for these holdings (the clock is the database's: set their confirmation back).
+        let aged = try ProcessRunner.run("sqlite3", [
+            daemon.stateDirectory + "/catalogue.sqlite", ".timeout 10000", "UPDATE holdings SET confirmed_at = 0, received_at = 0",
+        ])
+        #expect(aged.status == 0, "\(aged.stderrText)")
+        #expect(try await Self.holdings(daemon, u46).allSatisfy(\.stale))
+        // The member sends its holdings records again: confirmed, no longer stale, still two.
+        try daemon.drop(try DaemonSupport.fixture("stanford-summaryHld-49.mrc"), member: "M001", name: "again.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 3)
+        let confirmed = try await Self.holdings(daemon, u46)
+        #expect(confirmed.count == 2 && confirmed.allSatisfy { !$0.stale }, "\(confirmed)")
+        _ = bibs
+    }
+
+    @Test("a full snapshot without most of the member's holdings records is held; approved, it withdraws their holdings")
+    func fullSnapshotWithdrawsHoldings() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        let bibs = try await Self.stanfordHoldings(daemon)
+        #expect(try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u27")).first?.source.kind == "mfhd")
+        // The snapshot: both bibs, and only u46's two holdings records.
+        var snapshot = try DaemonSupport.iso(bibs)
+        let reader = try MARCReaders.open(bytes: try DaemonSupport.fixture("stanford-summaryHld-49.mrc")).reader
+        while let item = try reader.next() {
+            if let record = item.record, record.controlNumber == "u46" { snapshot += try ISO2709Writer.data(record) }
+        }
+        try daemon.drop(snapshot, member: "M001", name: "all.full.mrc")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 3)
+        let held = try #require(files.first { $0.name == "all.full.mrc" })
+        #expect(held.state == "held" && held.reason?.contains("holdings records") == true, "\(held)")
+        // Nothing withdrawn while it waits.
+        #expect(try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u27")).first?.source.kind == "mfhd")
+
+        #expect(try daemon.ctl("files", "approve", String(held.id)).status == 0)
+        try await waitUntil("the approved snapshot is done") {
+            try await daemon.json(FileBody.self, "/v1/files/\(held.id)").state == "done"
+        }
+        // u27's holdings record was not in the snapshot: its holdings are gone; the bib is still held by M001.
+        let u27 = try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u27"))
+        #expect(u27.map(\.source.kind) == ["record"], "\(u27)")
+        #expect(try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u46")).count == 2)
+    }
 }
