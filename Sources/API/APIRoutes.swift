@@ -96,6 +96,9 @@ struct APIRoutes: Sendable {
             return try unionHoldings(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
             return try memberHoldings(rest[1], request)
+        case (.GET, ["refresh"]):
+            try requireAdmin(request)
+            return .json(try context.store.refreshPolicies().map(Bodies.refresh))
         case (.GET, ["why"]):
             return try why(request)
         case (.POST, let rest) where rest.count == 2 && rest[0] == "records" && ["merge", "split", "unlink"].contains(rest[1]):
@@ -114,7 +117,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (2...3).contains(rest.count))
     }
@@ -156,7 +159,13 @@ struct APIRoutes: Sendable {
                 queued: ingest.queued, active: ingest.active,
                 current: ingest.current.map { .init(file: $0.fileID, member: $0.member, name: $0.name, done: $0.done, total: $0.total) },
                 held: counts.heldFiles, failed: counts.failedFiles, scans: ingest.scans, overflowRescans: ingest.overflowRescans),
-            members: counts.members, databaseBytes: size, startedAt: Bodies.timestamp(Int64(context.startedAt.timeIntervalSince1970)))
+            members: counts.members, refresh: try refreshSummary(), databaseBytes: size,
+            startedAt: Bodies.timestamp(Int64(context.startedAt.timeIntervalSince1970)))
+    }
+
+    private func refreshSummary() throws -> StatusBody.Refresh {
+        let bodies = try context.store.refreshPolicies().map(Bodies.refresh)
+        return .init(overdue: bodies.filter { $0.state == "overdue" }.map(\.member), failing: bodies.filter { $0.state == "failing" }.map(\.member))
     }
 
     private func memberBody(_ member: Member) throws -> MemberBody {
@@ -174,11 +183,30 @@ struct APIRoutes: Sendable {
         } catch {
             throw APIError.badRequest("the body must be JSON {\"priority\": INTEGER, \"may_submit_for\": [CODE, …]}")
         }
-        guard settings.priority != nil || settings.maySubmitFor != nil || settings.institutionCodes != nil else {
-            throw APIError.badRequest("name a setting to change: priority, may_submit_for, institution_codes")
+        guard settings.priority != nil || settings.maySubmitFor != nil || settings.institutionCodes != nil || settings.refresh != nil else {
+            throw APIError.badRequest("name a setting to change: priority, may_submit_for, institution_codes, refresh")
         }
-        guard try context.store.member(code: code) != nil else { throw unknownMember(code) }
-        var member: Member?
+        guard var member = try context.store.member(code: code) else { throw unknownMember(code) }
+        if let refresh = settings.refresh {
+            guard let source = RefreshPolicy.Source(rawValue: refresh.source) else {
+                throw APIError.badRequest("refresh.source must be drop or oai")
+            }
+            guard source == .drop else {
+                throw APIError.badRequest(
+                    "OAI-PMH harvesting is not built yet: a member with source oai would never be refreshed; use drop (a full snapshot every interval) for now")
+            }
+            guard (60...(366 * 86_400)).contains(refresh.intervalSeconds) else {
+                throw APIError.badRequest("refresh.interval_seconds must be from 60 (1 minute) to 31622400 (366 days)")
+            }
+            _ = try context.store.setRefreshPolicy(
+                member: code, source: source, intervalSeconds: refresh.intervalSeconds, by: "uid \(request.peer.uid)")
+            logger.notice(
+                "admin member refresh policy",
+                metadata: [
+                    "calisd.member": "\(code)", "calisd.source": "\(refresh.source)", "calisd.interval": "\(refresh.intervalSeconds)",
+                    "calisd.peer.uid": "\(request.peer.uid)",
+                ])
+        }
         if settings.maySubmitFor != nil || settings.institutionCodes != nil {
             if settings.maySubmitFor?.contains(code) == true {
                 throw APIError.badRequest("a member does not submit for itself: leave \(code) out")
@@ -204,8 +232,7 @@ struct APIRoutes: Sendable {
                     "calisd.peer.uid": "\(request.peer.uid)",
                 ])
         }
-        guard let member else { throw APIError.notFound("no member \(code)") }
-        return .json(try memberBody(member))
+        return .json(try memberBody(try context.store.member(code: code) ?? member))
     }
 
     private func addMember(_ request: APIRequest) throws -> APIResponse {

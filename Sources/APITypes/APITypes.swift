@@ -67,24 +67,39 @@ public struct StatusBody: Codable, Sendable, Equatable {
         }
     }
 
+    /// Members whose refresh is overdue or failing.
+    public struct Refresh: Codable, Sendable, Equatable {
+        public var overdue: [String]
+        public var failing: [String]
+        public init(overdue: [String], failing: [String]) {
+            self.overdue = overdue
+            self.failing = failing
+        }
+    }
+
     public var version: String
     public var records: Records
     public var ingest: Ingest
     public var members: Int
+    public var refresh: Refresh
     public var databaseBytes: Int64
     public var startedAt: String
 
-    public init(version: String, records: Records, ingest: Ingest, members: Int, databaseBytes: Int64, startedAt: String) {
+    public init(
+        version: String, records: Records, ingest: Ingest, members: Int, refresh: Refresh = .init(overdue: [], failing: []),
+        databaseBytes: Int64, startedAt: String
+    ) {
         self.version = version
         self.records = records
         self.ingest = ingest
         self.members = members
+        self.refresh = refresh
         self.databaseBytes = databaseBytes
         self.startedAt = startedAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, records, ingest, members
+        case version, records, ingest, members, refresh
         case databaseBytes = "database_bytes"
         case startedAt = "started_at"
     }
@@ -193,18 +208,84 @@ public struct HoldingsPageBody: Codable, Sendable, Equatable {
 
 /// `PATCH /v1/members/{code}`: the settings to change; absent ones stay as they are.
 public struct MemberSettingsBody: Codable, Sendable, Equatable {
+    public struct Refresh: Codable, Sendable, Equatable {
+        public var source: String
+        public var intervalSeconds: Int64
+        public var oaiURL: String?
+        public var oaiSet: String?
+        public var oaiPrefix: String?
+        public init(source: String, intervalSeconds: Int64, oaiURL: String? = nil, oaiSet: String? = nil, oaiPrefix: String? = nil) {
+            self.source = source
+            self.intervalSeconds = intervalSeconds
+            self.oaiURL = oaiURL
+            self.oaiSet = oaiSet
+            self.oaiPrefix = oaiPrefix
+        }
+        enum CodingKeys: String, CodingKey {
+            case source
+            case intervalSeconds = "interval_seconds"
+            case oaiURL = "oai_url"
+            case oaiSet = "oai_set"
+            case oaiPrefix = "oai_prefix"
+        }
+    }
+
     public var priority: Int?
     public var maySubmitFor: [String]?
     public var institutionCodes: [String]?
-    public init(priority: Int? = nil, maySubmitFor: [String]? = nil, institutionCodes: [String]? = nil) {
+    public var refresh: Refresh?
+    public init(priority: Int? = nil, maySubmitFor: [String]? = nil, institutionCodes: [String]? = nil, refresh: Refresh? = nil) {
         self.priority = priority
         self.maySubmitFor = maySubmitFor
         self.institutionCodes = institutionCodes
+        self.refresh = refresh
     }
     enum CodingKeys: String, CodingKey {
-        case priority
+        case priority, refresh
         case maySubmitFor = "may_submit_for"
         case institutionCodes = "institution_codes"
+    }
+}
+
+/// A member's refresh policy and where it stands: `ok`, `overdue` (nothing received or harvested by `next_due`)
+/// or `failing` (the last harvests failed).
+public struct RefreshBody: Codable, Sendable, Equatable {
+    public var member: String
+    public var source: String
+    public var intervalSeconds: Int64
+    public var oaiURL: String?
+    public var oaiSet: String?
+    public var oaiPrefix: String?
+    public var lastSuccess: String?
+    public var nextDue: String
+    public var failures: Int
+    public var lastError: String?
+    public var state: String
+    public init(
+        member: String, source: String, intervalSeconds: Int64, oaiURL: String?, oaiSet: String?, oaiPrefix: String?,
+        lastSuccess: String?, nextDue: String, failures: Int, lastError: String?, state: String
+    ) {
+        self.member = member
+        self.source = source
+        self.intervalSeconds = intervalSeconds
+        self.oaiURL = oaiURL
+        self.oaiSet = oaiSet
+        self.oaiPrefix = oaiPrefix
+        self.lastSuccess = lastSuccess
+        self.nextDue = nextDue
+        self.failures = failures
+        self.lastError = lastError
+        self.state = state
+    }
+    enum CodingKeys: String, CodingKey {
+        case member, source, failures, state
+        case intervalSeconds = "interval_seconds"
+        case oaiURL = "oai_url"
+        case oaiSet = "oai_set"
+        case oaiPrefix = "oai_prefix"
+        case lastSuccess = "last_success"
+        case nextDue = "next_due"
+        case lastError = "last_error"
     }
 }
 

@@ -138,6 +138,12 @@ extension CatalogStore {
                         finished_at = CASE WHEN ? THEN ? ELSE finished_at END
                     WHERE id = ?
                     """, arguments: [state.rawValue, reason, spoolPath, heldPath, archivePath, total, finished, now, id])
+            // A full snapshot done is a `drop` member's refresh.
+            if state == .done, finished,
+                let member = try String.fetchOne(db, sql: "SELECT member FROM files WHERE id = ? AND mode = 'full'", arguments: [id])
+            {
+                try recordSnapshot(db, member: member, at: now)
+            }
         }
     }
 

@@ -16,7 +16,9 @@ struct Ctl: AsyncParsableCommand {
             Exit status: 0 success; 1 the daemon refused the request (it says why); 65 a file ended rejected or \
             failed; 69 the daemon cannot be reached; 75 a file is held for an admin; 78 a bad configuration.
             """,
-        subcommands: [CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self]
+        subcommands: [
+            CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self, CtlRefresh.self,
+        ]
     )
 
     // Declared here too, so `calisd ctl --socket PATH --json status` works as well as options after the command.
@@ -127,6 +129,9 @@ struct CtlStatus: AsyncParsableCommand {
                 + (current.total.map { " of \($0)" } ?? "") + " records"
         }
         print(ingest)
+        let overdue = status.refresh.overdue.isEmpty ? "none" : status.refresh.overdue.joined(separator: ", ")
+        let failing = status.refresh.failing.isEmpty ? "none" : status.refresh.failing.joined(separator: ", ")
+        print("refresh:  overdue \(overdue); failing \(failing)")
         print("database: \(ByteCountFormatter.string(fromByteCount: status.databaseBytes, countStyle: .file))")
     }
 }
@@ -199,11 +204,19 @@ struct CtlMembers: AsyncParsableCommand {
             name: .long,
             help: "The institution codes this member's 852 $a / 905 $a name it by (MARC organisation, CALIS codes); '' for none.")
         var institutionCodes: String?
+        @Option(name: .long, help: "How often a refresh is due: 7d, 12h, 30m (with --source).") var refreshInterval: String?
+        @Option(name: .long, help: "Where the refresh comes from: drop (a full snapshot in the drop folder).") var source: String?
 
         func validate() throws {
-            guard priority != nil || maySubmitFor != nil || institutionCodes != nil else {
+            guard priority != nil || maySubmitFor != nil || institutionCodes != nil || refreshInterval != nil || source != nil else {
                 throw ValidationError(
-                    "Name a setting to change: --priority N, --may-submit-for CODE,CODE or --institution-codes CODE,CODE.")
+                    "Name a setting to change: --priority N, --may-submit-for CODE,CODE, --institution-codes CODE,CODE or --refresh-interval 7d --source drop.")
+            }
+            if (refreshInterval == nil) != (source == nil) {
+                throw ValidationError("--refresh-interval and --source go together: --refresh-interval 7d --source drop.")
+            }
+            if let refreshInterval, Self.seconds(refreshInterval) == nil {
+                throw ValidationError("--refresh-interval: '\(refreshInterval)' is not a duration; write 7d, 12h or 30m.")
             }
             if let priority, !(-1000...1000).contains(priority) { throw ValidationError("--priority must be between -1000 and 1000.") }
             for code in codes ?? [] where !code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
@@ -213,13 +226,27 @@ struct CtlMembers: AsyncParsableCommand {
 
         private var codes: [String]? { Self.list(maySubmitFor) }
 
+        /// "7d", "12h", "30m", "90s" in seconds.
+        static func seconds(_ text: String) -> Int64? {
+            guard let unit = text.last, let number = Int64(text.dropLast()), number > 0 else { return nil }
+            switch unit {
+            case "d": return number * 86_400
+            case "h": return number * 3_600
+            case "m": return number * 60
+            case "s": return number
+            default: return nil
+            }
+        }
+
         static func list(_ text: String?) -> [String]? {
             text.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty } }
         }
 
         func run() async throws {
             let response = try await options.call(
-                "PATCH", "/v1/members/\(CtlPath.segment(code))", body: MemberSettingsBody(priority: priority, maySubmitFor: codes, institutionCodes: Self.list(institutionCodes)))
+                "PATCH", "/v1/members/\(CtlPath.segment(code))", body: MemberSettingsBody(
+                    priority: priority, maySubmitFor: codes, institutionCodes: Self.list(institutionCodes),
+                    refresh: source.map { MemberSettingsBody.Refresh(source: $0, intervalSeconds: refreshInterval.flatMap(Self.seconds) ?? 0) }))
             if options.json { return options.printRaw(response) }
             let member = try options.decode(MemberBody.self, response)
             let centre = member.maySubmitFor.isEmpty ? "none" : member.maySubmitFor.joined(separator: ",")
@@ -235,5 +262,39 @@ enum CtlPath {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+/// `calisd ctl refresh status`: every member's refresh policy and where it stands.
+struct CtlRefresh: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refresh", abstract: "Members' refresh policies: when each is due, overdue or failing.",
+        subcommands: [Status.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every member with a refresh policy: source, interval, last success, next due, failures, last error.")
+        @OptionGroup var options: CtlOptions
+
+        func run() async throws {
+            let response = try await options.call("GET", "/v1/refresh")
+            if options.json { return options.printRaw(response) }
+            let policies = try options.decode([RefreshBody].self, response)
+            if policies.isEmpty {
+                print("no member has a refresh policy; set one with calisd ctl members set CODE --refresh-interval 7d --source drop")
+                return
+            }
+            print(Table.render(["MEMBER", "SOURCE", "EVERY", "LAST SUCCESS", "NEXT DUE", "STATE", "FAILURES", "LAST ERROR"], policies.map {
+                [$0.member, $0.source, Self.duration($0.intervalSeconds), $0.lastSuccess ?? "never", $0.nextDue, $0.state,
+                 String($0.failures), $0.lastError ?? "-"]
+            }))
+        }
+
+        static func duration(_ seconds: Int64) -> String {
+            if seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+            if seconds % 3_600 == 0 { return "\(seconds / 3_600)h" }
+            if seconds % 60 == 0 { return "\(seconds / 60)m" }
+            return "\(seconds)s"
+        }
     }
 }
