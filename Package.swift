@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Crosswalk", dependencies: ["MARC"], swiftSettings: strictSettings),
         .target(name: "CHanziFold"),
         // Holdings read out of MARC: 852/866-868, holdings records (MFHD), CNMARC 905 (SPEC §6).
-        .target(name: "Holdings", dependencies: ["MARC", "Store"], swiftSettings: strictSettings),
+        .target(name: "Holdings", dependencies: ["MARC", "Store", "CLibXML2"], swiftSettings: strictSettings),
         // Match keys and the union matching rule behind Store's UnionMatcher (SPEC §5).
         .target(name: "Dedup", dependencies: ["MARC", "Store", "CHanziFold"], swiftSettings: strictSettings),
         // Taking files from the members' drop folders and uploads through to the catalogue (SPEC §4).

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Holdings
 import Logging
 import MARC
 import Store
@@ -108,6 +109,10 @@ public final class FileIngestor: Sendable {
             case .deleteList:
                 if try !processDeleteList(file, path: path, shouldStop: shouldStop) { return .interrupted }
             case .incremental, .full:
+                if ISO20775Reader.isHoldingsXML(path: path) {
+                    if try !processHoldingsDocuments(file, path: path, shouldStop: shouldStop) { return .interrupted }
+                    break
+                }
                 if file.total == nil || (file.mode == .full && file.progress == 0 && !file.approved) {
                     let survey = try survey(path, member: file.member, needsLocalIDs: file.mode == .full && !file.approved)
                     try store.updateFile(id: fileID, state: .active, total: survey.total)
@@ -249,6 +254,42 @@ public final class FileIngestor: Sendable {
             }
         }
         _ = try commit(file, records: &records, problems: &problems, progress: total)
+        return true
+    }
+
+    /// An ISO 20775 holdings file: each `<holdings>` document is stored as a holdings record of the bib it
+    /// names, through the same batches, progress and report as MARC records. A full snapshot's withdrawals do
+    /// not apply to it.
+    private func processHoldingsDocuments(_ file: SubmittedFile, path: String, shouldStop: () -> Bool) throws -> Bool {
+        var documents: [ISO20775Reader.Document] = []
+        do {
+            try ISO20775Reader.read(path: path) { documents.append($0) }
+        } catch let error as HoldingsXMLError {
+            throw MARCError(.corrupt, "ISO 20775 holdings XML: \(error.message)")
+        }
+        try store.updateFile(id: file.id, state: .active, total: documents.count)
+        var records: [IncomingRecord] = []
+        var problems: [FileProblem] = []
+        let resumeAt = try store.progress(ofFile: file.id)
+        for (offset, document) in documents.enumerated() where offset >= resumeAt {
+            if let bib = document.bibliographicID {
+                var incoming = IncomingRecord(
+                    localID: "iso20775:" + bib, flavour: "unknown", originalEncoding: "utf-8", record: [],
+                    holdings: document.holdings, holdingsOf: bib)
+                incoming.recordNumber = offset + 1
+                records.append(incoming)
+            } else {
+                problems.append(
+                    FileProblem(
+                        recordNumber: offset + 1, localID: nil, severity: .error,
+                        reason: "an ISO 20775 <holdings> without resource/resourceIdentifier/value: it names no bibliographic record"))
+            }
+            if records.count + problems.count >= settings.batchSize {
+                _ = try commit(file, records: &records, problems: &problems, progress: offset + 1)
+                if shouldStop() { return false }
+            }
+        }
+        _ = try commit(file, records: &records, problems: &problems, progress: documents.count)
         return true
     }
 

@@ -216,4 +216,30 @@ struct HoldingsTests {
         #expect(u27.map(\.source.kind) == ["record"], "\(u27)")
         #expect(try await Self.holdings(daemon, try await Self.union(daemon, "M001", "u46")).count == 2)
     }
+
+    @Test("ISO 20775 holdings XML (BNU's, in an SRU response) hangs on the bibs it names; broken XML fails the file clearly")
+    func iso20775() async throws {
+        let daemon = try await DaemonSupport.started(members: ["BNU"])
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.fixture("dp2-bnu-isohold.xml"), member: "BNU", name: "isohold.xml")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 1)
+        #expect(files.first?.state == "done" && files.first?.counts.added == 9 && files.first?.counts.rejected == 0, "\(files)")
+        // The bibs come after their holdings.
+        try daemon.drop(try DaemonSupport.fixture("dp2-bnu-cnmarc-10.utf8.iso"), member: "BNU", name: "bibs.iso")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 2)
+        let first = try await Self.holdings(daemon, try await Self.union(daemon, "BNU", "990002180740203961"))
+        let xml = first.filter { $0.source.localID.hasPrefix("iso20775:") }
+        #expect(xml.count == 2, "\(first)")
+        #expect(xml.allSatisfy { $0.callNumber == "F124 26" && $0.location?.hasPrefix("总馆普通文献") == true }, "\(xml)")
+        #expect(xml.compactMap(\.items).reduce(0, +) >= 2)
+        // The record's own 905 is there too: two exports of one library's holdings, each with its provenance.
+        #expect(first.contains { $0.source.kind == "bib" && $0.callNumber == "F124/26" })
+
+        var broken = try DaemonSupport.fixture("dp2-bnu-isohold.xml")
+        broken.removeLast(broken.count / 2)
+        try daemon.drop(broken, member: "BNU", name: "cut.xml")
+        let after = try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 3)
+        let cut = try #require(after.first { $0.name == "cut.xml" })
+        #expect(cut.state == "failed" && cut.reason?.contains("ISO 20775 holdings XML") == true, "\(cut)")
+    }
 }
