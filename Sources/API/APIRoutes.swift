@@ -1,4 +1,5 @@
 import APITypes
+import Dedup
 import Foundation
 import Ingest
 import Logging
@@ -90,6 +91,8 @@ struct APIRoutes: Sendable {
             logger.notice(
                 "admin decision", metadata: ["calisd.file": "\(id)", "calisd.decision": "\(rest[2])", "calisd.peer.uid": "\(request.peer.uid)"])
             return .json(Bodies.file(decided))
+        case (.GET, ["records"]):
+            return try lookup(request)
         case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
             return try unionRecord(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "records" && rest[2] == "holdings":
@@ -119,7 +122,7 @@ struct APIRoutes: Sendable {
         let rest = Array(path.dropFirst())
         return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
-            || (rest.first == "records" && (2...3).contains(rest.count))
+            || (rest.first == "records" && (1...3).contains(rest.count))
     }
 
     func requireAdmin(_ request: APIRequest) throws {
@@ -279,6 +282,24 @@ struct APIRoutes: Sendable {
             return response
         }
         return .json(Bodies.union(union, holdings: try context.store.holdings(unionID: id), staleBefore: staleBefore))
+    }
+
+    /// `GET /v1/records?isbn=…` (or `issn`, `lccn`, `oclc`): the union records carrying that identifier, found by
+    /// its normal form (an ISBN in either form, with or without hyphens).
+    private func lookup(_ request: APIRequest) throws -> APIResponse {
+        let kinds: [(String, (String) -> String?)] = [
+            ("isbn", Identifiers.isbn13), ("issn", Identifiers.issn), ("lccn", Identifiers.lccn),
+            ("oclc", { Identifiers.oclc("(OCoLC)" + $0.trimmingSpaces) }),
+        ]
+        let given = kinds.filter { request.query[$0.0] != nil }
+        guard given.count == 1, let (kind, normalise) = given.first, let text = request.query[kind] else {
+            throw APIError.badRequest("look a record up by one identifier: ?isbn=, ?issn=, ?lccn= or ?oclc=")
+        }
+        guard let value = normalise(text) else {
+            throw APIError.badRequest("\(text) is not a valid \(kind.uppercased()) (check its digits)")
+        }
+        let unions = try context.store.unionIDs(withKey: MatchKey(kind, value)).compactMap { try context.store.unionRecord(id: $0) }
+        return .json(UnionListBody(records: unions.map { Bodies.union($0) }))
     }
 
     /// `GET /v1/records/{unionId}/holdings`: who holds it, where.

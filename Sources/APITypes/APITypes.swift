@@ -137,6 +137,14 @@ public struct MemberBody: Codable, Sendable, Equatable {
     }
 }
 
+/// Union records found by a lookup.
+public struct UnionListBody: Codable, Sendable, Equatable {
+    public var records: [UnionRecordBody]
+    public init(records: [UnionRecordBody]) {
+        self.records = records
+    }
+}
+
 /// One holding: who holds it, where and what, and where calisd read it.
 public struct HoldingBody: Codable, Sendable, Equatable {
     public struct Source: Codable, Sendable, Equatable {

@@ -95,6 +95,21 @@ extension CatalogStore {
         }
     }
 
+    /// The union records whose active source records carry `key` (an identifier, as the matcher blocks on
+    /// it), found through the block index; at most `limit`, lowest id first.
+    public func unionIDs(withKey key: MatchKey, limit: Int = 50) throws -> [Int64] {
+        try writer.read { db in
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT cm.union_id FROM block_keys bk
+                    JOIN source_records s ON s.id = bk.source_id AND s.status = 'active'
+                    JOIN cluster_members cm ON cm.source_id = s.id
+                    WHERE bk.hash = ? ORDER BY cm.union_id LIMIT ?
+                    """, arguments: [key.blockHash, limit])
+        }
+    }
+
     public func unionRecord(id: Int64) throws -> UnionRecordView? {
         try writer.read { db in
             guard
