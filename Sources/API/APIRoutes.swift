@@ -60,7 +60,7 @@ struct APIRoutes: Sendable {
             try requireAdmin(request)
             return try changeMember(rest[1], request)
         case (.GET, let rest) where rest.count == 4 && rest[0] == "members" && rest[2] == "records":
-            return try sourceRecord(member: rest[1], localID: rest[3])
+            return try sourceRecord(member: rest[1], localID: rest[3], request)
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "files":
             try requireAdmin(request)
             guard try context.store.member(code: rest[1]) != nil else { throw unknownMember(rest[1]) }
@@ -94,7 +94,7 @@ struct APIRoutes: Sendable {
         case (.GET, ["records"]):
             return try lookup(request)
         case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
-            return try unionRecord(rest[1])
+            return try unionRecord(rest[1], request)
         case (.GET, let rest) where rest.count == 3 && rest[0] == "records" && rest[2] == "holdings":
             return try unionHoldings(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
@@ -263,16 +263,18 @@ struct APIRoutes: Sendable {
         return .json(try memberBody(member), status: .created)
     }
 
-    private func sourceRecord(member: String, localID: String) throws -> APIResponse {
+    private func sourceRecord(member: String, localID: String, _ request: APIRequest) throws -> APIResponse {
         guard try context.store.member(code: member) != nil else { throw unknownMember(member) }
         let trimmed = String(localID.trimmingSpaces)
         guard let record = try context.store.sourceRecord(member: member, localID: trimmed) else {
             throw APIError.notFound("member \(member) has no record \(trimmed)")
         }
+        let format = try RecordFormat.requested(request)
+        if format != .json, let marc = MergedRecord.read(record.record) { return try format.response(marc) }
         return .json(Bodies.source(record, withRecord: true))
     }
 
-    private func unionRecord(_ text: String) throws -> APIResponse {
+    private func unionRecord(_ text: String, _ request: APIRequest) throws -> APIResponse {
         guard let id = UnionID.parse(text) else { throw APIError.badRequest("a union id is CAL followed by digits") }
         guard let union = try context.store.unionRecord(id: id) else { throw APIError.notFound("no union record \(text)") }
         // An id merged away answers 301 to its survivor, with its own body naming it for clients that do not follow.
@@ -280,6 +282,11 @@ struct APIRoutes: Sendable {
             var response = APIResponse.json(Bodies.union(union), status: .movedPermanently)
             response.location = "/v1/records/" + UnionID.format(survivor)
             return response
+        }
+        let format = try RecordFormat.requested(request)
+        if format != .json {
+            guard let merged = MergedRecord.build(union) else { throw APIError.notFound("union record \(text) has no readable record") }
+            return try format.response(merged)
         }
         return .json(Bodies.union(union, holdings: try context.store.holdings(unionID: id), staleBefore: staleBefore))
     }
