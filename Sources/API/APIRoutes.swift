@@ -99,6 +99,8 @@ struct APIRoutes: Sendable {
             return try unionHoldings(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
             return try memberHoldings(rest[1], request)
+        case (.GET, ["changes"]):
+            return try changes(request)
         case (.GET, ["refresh"]):
             try requireAdmin(request)
             return .json(try context.store.refreshPolicies().map(Bodies.refresh))
@@ -120,7 +122,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count))
     }
@@ -307,6 +309,33 @@ struct APIRoutes: Sendable {
         }
         let unions = try context.store.unionIDs(withKey: MatchKey(kind, value)).compactMap { try context.store.unionRecord(id: $0) }
         return .json(UnionListBody(records: unions.map { Bodies.union($0) }))
+    }
+
+    /// `GET /v1/changes?since=SEQ&limit=N`: every change after SEQ in sequence order. A SEQ older than the log
+    /// holds gets 410, with the oldest sequence left: the mirror must start again from a full export.
+    private func changes(_ request: APIRequest) throws -> APIResponse {
+        var since: Int64 = 0
+        if let text = request.query["since"] {
+            guard let value = Int64(text), value >= 0 else { throw APIError.badRequest("since: a sequence number, 0 or more") }
+            since = value
+        }
+        let count = try limit(request)
+        let range = try context.store.changeRange()
+        if let range, since > 0, since < range.oldest - 1 {
+            throw APIError(
+                .gone, "gone",
+                "the change log no longer holds what follows \(since): it starts at \(range.oldest); mirror again from a full export, then follow from \(range.oldest - 1)")
+        }
+        let entries = try context.store.changes(since: since, limit: count)
+        let body = ChangesBody(
+            changes: entries.map { entry in
+                ChangesBody.Change(
+                    seq: entry.seq, at: Bodies.timestamp(entry.at), kind: entry.kind, unionID: entry.unionID.map(UnionID.format),
+                    member: entry.member, localID: entry.localID,
+                    detail: entry.detail.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) })
+            },
+            next: entries.last?.seq ?? since, latest: range?.latest ?? 0)
+        return .json(body)
     }
 
     /// `GET /v1/records/{unionId}/holdings`: who holds it, where.

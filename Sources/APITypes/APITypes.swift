@@ -137,6 +137,42 @@ public struct MemberBody: Codable, Sendable, Equatable {
     }
 }
 
+/// A page of the change log: `next` is the `since` of the following page; `latest` the newest sequence now.
+public struct ChangesBody: Codable, Sendable, Equatable {
+    public struct Change: Codable, Sendable, Equatable {
+        public var seq: Int64
+        public var at: String
+        public var kind: String
+        public var unionID: String?
+        public var member: String?
+        public var localID: String?
+        public var detail: JSONValue?
+        public init(seq: Int64, at: String, kind: String, unionID: String?, member: String?, localID: String?, detail: JSONValue?) {
+            self.seq = seq
+            self.at = at
+            self.kind = kind
+            self.unionID = unionID
+            self.member = member
+            self.localID = localID
+            self.detail = detail
+        }
+        enum CodingKeys: String, CodingKey {
+            case seq, at, kind, member, detail
+            case unionID = "union_id"
+            case localID = "local_id"
+        }
+    }
+
+    public var changes: [Change]
+    public var next: Int64
+    public var latest: Int64
+    public init(changes: [Change], next: Int64, latest: Int64) {
+        self.changes = changes
+        self.next = next
+        self.latest = latest
+    }
+}
+
 /// Union records found by a lookup.
 public struct UnionListBody: Codable, Sendable, Equatable {
     public var records: [UnionRecordBody]

@@ -22,6 +22,7 @@ final class HoldingsWriter {
     private let nextSeq: RawStatement
     private let insert: RawStatement
     private let confirmSource: RawStatement
+    private let logChange: RawStatement
 
     init(db: Database, member: String, fileID: Int64, now: Int64) throws {
         self.member = member
@@ -51,6 +52,12 @@ final class HoldingsWriter {
             INSERT INTO holdings (holder, bib_member, bib_local_id, source_kind, source_local_id, seq, location, call_number,
                 items, summary, file_id, received_at, confirmed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        logChange = try RawStatement(
+            db,
+            """
+            INSERT INTO changes (at, kind, member, detail)
+            VALUES (?, ?, ?, json_object('bib', ?, 'source_kind', ?, 'source', ?, 'holdings', ?))
             """)
         confirmSource = try RawStatement(
             db, "UPDATE holdings SET confirmed_at = ? WHERE bib_member = ? AND source_kind = ? AND source_local_id = ?")
@@ -87,7 +94,20 @@ final class HoldingsWriter {
             try insert.run()
             seq += 1
         }
+        try log(replaced ? "holdings-changed" : "holdings-added", bib: bib, kind: kind, source: source, count: statements.count)
         return replaced ? .replaced : .added
+    }
+
+    /// One change-log entry per source whose holdings changed, for members mirroring the catalogue.
+    private func log(_ change: String, bib: String?, kind: String, source: String, count: Int) throws {
+        logChange.bind(1, now)
+        logChange.bind(2, change)
+        logChange.bind(3, member)
+        logChange.bind(4, bib)
+        logChange.bind(5, kind)
+        logChange.bind(6, source)
+        logChange.bind(7, Int64(count))
+        try logChange.run()
     }
 
     /// Marks the holdings read from one source as confirmed now: the member sent it again, unchanged.
@@ -105,7 +125,9 @@ final class HoldingsWriter {
         removeAll.bind(2, kind)
         removeAll.bind(3, source)
         try removeAll.run()
-        return removeAll.changes
+        let removed = removeAll.changes
+        if removed > 0 { try log("holdings-removed", bib: nil, kind: kind, source: source, count: removed) }
+        return removed
     }
 
     /// The member a statement's holding belongs to: the submitter when it names no institution or one of the
