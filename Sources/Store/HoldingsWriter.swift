@@ -94,7 +94,9 @@ final class HoldingsWriter {
             try insert.run()
             seq += 1
         }
-        try log(replaced ? "holdings-changed" : "holdings-added", bib: bib, kind: kind, source: source, count: statements.count)
+        if replaced || !statements.isEmpty {
+            try log(replaced ? "holdings-changed" : "holdings-added", bib: bib, kind: kind, source: source, count: statements.count)
+        }
         return replaced ? .replaced : .added
     }
 
