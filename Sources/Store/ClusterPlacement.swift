@@ -196,13 +196,14 @@ struct ClusterPlacement {
     private func remove(sourceID: Int64, from unionID: Int64, member: String, joining survivor: Int64? = nil) throws {
         leave.bind(1, sourceID)
         try leave.run()
-        if let survivor, try count(unionID) == 0 {
+        let remaining = try count(unionID)
+        if let survivor, remaining == 0 {
             mergeUnion.bind(1, survivor)
             mergeUnion.bind(2, now)
             mergeUnion.bind(3, unionID)
             try mergeUnion.run()
             try log("union-merged", union: unionID, source: sourceID, member: member)
-        } else if try count(unionID) == 0 {
+        } else if remaining == 0 {
             deleteUnion.bind(1, now)
             deleteUnion.bind(2, unionID)
             try deleteUnion.run()
