@@ -64,6 +64,17 @@ struct RecordFormatTests {
         let own = try await daemon.get("/v1/members/M001/records/\(id)?format=iso2709")
         #expect(own.status == 200 && String(decoding: own.body, as: UTF8.self).contains(id))
 
+        // calisd ctl records show: the union record for people, then the record as MARC text.
+        let shown = try daemon.ctl("records", "show", union)
+        #expect(shown.status == 0, "\(shown.stderrText)")
+        #expect(shown.stdoutText.contains("held by M001, M002") && shown.stdoutText.contains("isbn: "), "\(shown.stdoutText)")
+        #expect(shown.stdoutText.contains("=001  \(union)") && shown.stdoutText.contains("9780306406157"))
+        let member = try daemon.ctl("records", "show", "M001:\(id)")
+        #expect(member.stdoutText.contains("M001:\(id) (active) in \(union)") && member.stdoutText.contains("=245"), "\(member.stdoutText)")
+        #expect(try daemon.ctl("records", "show", "--json", union).stdoutText.hasPrefix("{"))
+        #expect(try daemon.ctl("records", "show", "nonsense").status == 64)
+        #expect(try daemon.ctl("records", "show", "CAL999999999").status == 1)
+
         // What cannot be answered says so.
         #expect(try Self.curl(daemon, "/v1/records/\(union)", accept: "text/html").stdoutText.hasSuffix("\n406"))
         #expect(try await daemon.get("/v1/records/\(union)?format=pdf").status == 400)

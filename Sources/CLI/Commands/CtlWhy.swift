@@ -1,6 +1,8 @@
+import APIClient
 import APITypes
 import ArgumentParser
 import Foundation
+import MARC
 
 /// `calisd ctl why A B` (also `calisd ctl records why A B`): the engine's comparison of two records.
 struct CtlWhy: AsyncParsableCommand {
@@ -121,7 +123,13 @@ struct CtlRecords: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A union record (CAL…) or a member's record (MEMBER:LOCALID).")
+        static let configuration = CommandConfiguration(
+            abstract: "A union record (CAL…) or a member's record (MEMBER:LOCALID).",
+            discussion: """
+                A union record: its master, members, merged identifiers, holdings and source records, then the \
+                record for copy cataloguing as MARC text. A member's record: where it stands, then the record as \
+                the member sent it. --json prints the daemon's answer as it is.
+                """)
         @OptionGroup var options: CtlOptions
         @Argument var id: String
 
@@ -134,7 +142,36 @@ struct CtlRecords: AsyncParsableCommand {
                 guard parts.count == 2 else { throw ValidationError("a record is CAL… or MEMBER:LOCALID") }
                 target = "/v1/members/\(CtlPath.segment(parts[0]))/records/\(CtlPath.segment(parts[1]))"
             }
-            options.printRaw(try await options.call("GET", target))
+            let response = try await options.call("GET", target)
+            if options.json { return options.printRaw(response) }
+            if id.hasPrefix("CAL") {
+                let union = try options.decode(UnionRecordBody.self, response)
+                if let survivor = union.redirectTo {
+                    print("\(union.id) was merged into \(survivor): calisd ctl records show \(survivor)")
+                    return
+                }
+                print("\(union.id) (\(union.status)), master \(union.master ?? "none"), held by \(union.members.joined(separator: ", "))")
+                for (kind, values) in union.identifiers.sorted(by: { $0.key < $1.key }) {
+                    print("\(kind): \(values.joined(separator: ", "))")
+                }
+                if !union.holdings.isEmpty {
+                    print(Table.render(["HOLDER", "LOCATION", "CALL NUMBER", "COPIES", "SUMMARY", "FROM", "STALE"], union.holdings.map {
+                        [$0.holder, $0.location ?? "-", $0.callNumber ?? "-", $0.items.map(String.init) ?? "-", $0.summary ?? "-",
+                         "\($0.source.kind) \($0.source.localID)", $0.stale ? "stale" : ""]
+                    }))
+                }
+                print("source records: " + union.sources.map { "\($0.member):\($0.localID)" }.joined(separator: ", "))
+            } else {
+                let record = try options.decode(SourceRecordBody.self, response)
+                print("\(record.member):\(record.localID) (\(record.status)\(record.locked ? ", locked" : "")) in \(record.unionID ?? "no union record"), \(record.flavour), received as \(record.originalEncoding), updated \(record.updatedAt)")
+            }
+            let marc = try await options.call("GET", target + "?format=iso2709")
+            var text: [UInt8] = []
+            let writer = MARCStreamWriter(format: .text)
+            if let reader = try? MARCReaders.open(bytes: marc.body).reader, let item = try? reader.next(), let record = item.record {
+                try writer.write(record, into: &text)
+                print(String(decoding: text, as: UTF8.self), terminator: "")
+            }
         }
     }
 }
