@@ -99,6 +99,10 @@ struct APIRoutes: Sendable {
             return try unionHoldings(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
             return try memberHoldings(rest[1], request)
+        case (.GET, ["verify"]):
+            try requireAdmin(request)
+            let checks = try context.store.verify().map { VerifyBody.Check(name: $0.name, ok: $0.ok, detail: $0.detail) }
+            return .json(VerifyBody(ok: checks.allSatisfy(\.ok), checks: checks))
         case (.GET, ["changes"]):
             return try changes(request)
         case (.GET, ["refresh"]):
@@ -122,7 +126,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count))
     }

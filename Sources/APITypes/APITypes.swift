@@ -173,6 +173,27 @@ public struct ChangesBody: Codable, Sendable, Equatable {
     }
 }
 
+/// `GET /v1/verify`: each check and whether it holds.
+public struct VerifyBody: Codable, Sendable, Equatable {
+    public struct Check: Codable, Sendable, Equatable {
+        public var name: String
+        public var ok: Bool
+        public var detail: String
+        public init(name: String, ok: Bool, detail: String) {
+            self.name = name
+            self.ok = ok
+            self.detail = detail
+        }
+    }
+
+    public var ok: Bool
+    public var checks: [Check]
+    public init(ok: Bool, checks: [Check]) {
+        self.ok = ok
+        self.checks = checks
+    }
+}
+
 /// Union records found by a lookup.
 public struct UnionListBody: Codable, Sendable, Equatable {
     public var records: [UnionRecordBody]

@@ -18,6 +18,7 @@ struct Ctl: AsyncParsableCommand {
             """,
         subcommands: [
             CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self, CtlRefresh.self,
+            CtlVerify.self,
         ]
     )
 
@@ -296,5 +297,26 @@ struct CtlRefresh: AsyncParsableCommand {
             if seconds % 60 == 0 { return "\(seconds / 60)m" }
             return "\(seconds)s"
         }
+    }
+}
+
+/// `calisd ctl verify`: SQLite's integrity check and the catalogue's invariants; exits 65 when one fails.
+struct CtlVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the catalogue: SQLite's integrity_check and the union catalogue's own invariants.",
+        discussion: "Runs on a read transaction while the daemon serves. Exits 0 when every check holds, 65 when one does not.")
+    @OptionGroup var options: CtlOptions
+
+    func run() async throws {
+        let response = try await options.call("GET", "/v1/verify")
+        let body = try options.decode(VerifyBody.self, response)
+        if options.json {
+            options.printRaw(response)
+        } else {
+            print(Table.render(["CHECK", "RESULT", "FOUND"], body.checks.map { [$0.name, $0.ok ? "ok" : "FAILED", $0.detail] }))
+            print(body.ok ? "the catalogue is consistent" : "the catalogue is not consistent: see the failed checks")
+        }
+        if !body.ok { throw ExitCode(CalisdExit.dataError) }
     }
 }

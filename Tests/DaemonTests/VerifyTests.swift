@@ -1,0 +1,42 @@
+import APITypes
+import CalisdTesting
+import Foundation
+import MARC
+import Testing
+
+/// `calisd ctl verify` against a running daemon: a catalogue after merges and deletions is consistent; one
+/// damaged behind calisd's back is reported, with exit 65.
+@Suite("calisd ctl verify")
+struct VerifyTests {
+    @Test("a catalogue after ingest, a merge and a deletion verifies; a record taken out of its union record behind calisd's back does not")
+    func verify() async throws {
+        let daemon = try await DaemonSupport.started()
+        defer { daemon.remove() }
+        let books = Array(try DaemonSupport.locBooks().prefix(6))
+        try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "a.mrc")
+        try daemon.drop(try DaemonSupport.iso(books), member: "M002", name: "b.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
+        let first = books[0].controlNumber!.trimmingCharacters(in: .whitespaces)
+        let second = books[1].controlNumber!.trimmingCharacters(in: .whitespaces)
+        #expect(try daemon.ctl("records", "merge", "M001:\(first)", "M001:\(second)").status == 0)
+        let deletion = DaemonSupport.rewrite(books[2], controlNumber: books[2].controlNumber!, status: UInt8(ascii: "d"))
+        try daemon.drop(try DaemonSupport.iso([deletion]), member: "M001", name: "d.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2)
+
+        let good = try daemon.ctl("verify")
+        #expect(good.status == 0 && good.stdoutText.contains("the catalogue is consistent"), "\(good.stdoutText)\(good.stderrText)")
+        #expect(!good.stdoutText.contains("FAILED"))
+
+        let damage = try ProcessRunner.run("sqlite3", [
+            daemon.stateDirectory + "/catalogue.sqlite", ".timeout 10000",
+            "DELETE FROM cluster_members WHERE source_id = (SELECT max(source_id) FROM cluster_members)",
+        ])
+        #expect(damage.status == 0, "\(damage.stderrText)")
+        let bad = try daemon.ctl("verify")
+        #expect(bad.status == 65, "\(bad.stdoutText)")
+        #expect(bad.stdoutText.contains("FAILED") && bad.stdoutText.contains("1 active source records in no union record"), "\(bad.stdoutText)")
+        let json = try JSONDecoder().decode(VerifyBody.self, from: try daemon.ctl("verify", "--json").stdout)
+        #expect(!json.ok && json.checks.contains { !$0.ok && $0.name == "every active source record is in a union record" })
+    }
+}
