@@ -99,6 +99,9 @@ struct APIRoutes: Sendable {
             return try unionHoldings(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
             return try memberHoldings(rest[1], request)
+        case (.POST, ["backup"]):
+            try requireAdmin(request)
+            return try await backup(request)
         case (.GET, ["verify"]):
             try requireAdmin(request)
             let checks = try context.store.verify().map { VerifyBody.Check(name: $0.name, ok: $0.ok, detail: $0.detail) }
@@ -126,7 +129,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count))
     }
@@ -313,6 +316,55 @@ struct APIRoutes: Sendable {
         }
         let unions = try context.store.unionIDs(withKey: MatchKey(kind, value)).compactMap { try context.store.unionRecord(id: $0) }
         return .json(UnionListBody(records: unions.map { Bodies.union($0) }))
+    }
+
+    /// `POST /v1/backup` (admin): SQLite's online backup of the catalogue to a path the daemon writes, while it
+    /// serves. Off the request threads: a large catalogue takes minutes.
+    private func backup(_ request: APIRequest) async throws -> APIResponse {
+        let body: BackupRequestBody
+        do {
+            body = try JSONDecoder().decode(BackupRequestBody.self, from: Data(request.body))
+        } catch {
+            throw APIError.badRequest("the body must be JSON {\"path\": \"/absolute/file.sqlite\", \"replace\": false}")
+        }
+        guard body.path.hasPrefix("/"), !body.path.hasSuffix("/") else { throw APIError.badRequest("path: an absolute file path") }
+        let directory = (body.path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw APIError.badRequest("\(directory) does not exist: the backup goes into an existing folder")
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw APIError.badRequest("the daemon cannot write to \(directory): choose a folder its user may write")
+        }
+        let catalogue = URL(fileURLWithPath: context.databasePath).standardizedFileURL.path
+        guard URL(fileURLWithPath: body.path).standardizedFileURL.path != catalogue else {
+            throw APIError.badRequest("that is the catalogue itself: choose another path")
+        }
+        if FileManager.default.fileExists(atPath: body.path) && !body.replace {
+            throw APIError(.conflict, "conflict", "\(body.path) exists: choose another path, or replace it (calisd ctl backup --force)")
+        }
+        let store = context.store
+        let logger = self.logger
+        let started = Date()
+        let pages: Int = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                var reported = 0
+                continuation.resume(with: Result {
+                    try store.backup(to: body.path) { done, total in
+                        let tenth = total > 0 ? done * 10 / total : 10
+                        if tenth > reported {
+                            reported = tenth
+                            logger.info("backup progress", metadata: ["calisd.path": "\(body.path)", "calisd.percent": "\(tenth * 10)"])
+                        }
+                    }
+                })
+            }
+        }
+        var info = stat()
+        let bytes = stat(body.path, &info) == 0 ? Int64(info.st_size) : 0
+        logger.notice(
+            "admin backup", metadata: ["calisd.path": "\(body.path)", "calisd.bytes": "\(bytes)", "calisd.peer.uid": "\(request.peer.uid)"])
+        return .json(BackupBody(path: body.path, bytes: bytes, pages: pages, seconds: Date().timeIntervalSince(started)))
     }
 
     /// `GET /v1/changes?since=SEQ&limit=N`: every change after SEQ in sequence order. A SEQ older than the log

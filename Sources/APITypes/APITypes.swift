@@ -173,6 +173,31 @@ public struct ChangesBody: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/backup`: where to write the copy (an absolute path the daemon can write), and whether an
+/// existing file there may be replaced.
+public struct BackupRequestBody: Codable, Sendable, Equatable {
+    public var path: String
+    public var replace: Bool
+    public init(path: String, replace: Bool = false) {
+        self.path = path
+        self.replace = replace
+    }
+}
+
+/// What a backup wrote.
+public struct BackupBody: Codable, Sendable, Equatable {
+    public var path: String
+    public var bytes: Int64
+    public var pages: Int
+    public var seconds: Double
+    public init(path: String, bytes: Int64, pages: Int, seconds: Double) {
+        self.path = path
+        self.bytes = bytes
+        self.pages = pages
+        self.seconds = seconds
+    }
+}
+
 /// `GET /v1/verify`: each check and whether it holds.
 public struct VerifyBody: Codable, Sendable, Equatable {
     public struct Check: Codable, Sendable, Equatable {

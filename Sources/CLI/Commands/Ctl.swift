@@ -18,7 +18,7 @@ struct Ctl: AsyncParsableCommand {
             """,
         subcommands: [
             CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self, CtlRefresh.self,
-            CtlVerify.self,
+            CtlVerify.self, CtlBackup.self,
         ]
     )
 
@@ -318,5 +318,30 @@ struct CtlVerify: AsyncParsableCommand {
             print(body.ok ? "the catalogue is consistent" : "the catalogue is not consistent: see the failed checks")
         }
         if !body.ok { throw ExitCode(CalisdExit.dataError) }
+    }
+}
+
+/// `calisd ctl backup FILE`: a consistent copy of the catalogue while the daemon serves.
+struct CtlBackup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the catalogue to FILE with SQLite's online backup, while the daemon serves.",
+        discussion: """
+            The daemon writes FILE (beside it first, renamed into place when complete), so its user must be able \
+            to write the folder. The copy is the catalogue at one moment; open it with sqlite3 or start a daemon on \
+            it. Progress is in the daemon's log.
+            """)
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Where to write the copy.") var file: String
+    @Flag(name: .long, help: "Replace FILE if it exists.") var force = false
+
+    func run() async throws {
+        let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let response = try await options.call("POST", "/v1/backup", body: BackupRequestBody(path: path, replace: force))
+        if options.json { return options.printRaw(response) }
+        let body = try options.decode(BackupBody.self, response)
+        print(String(
+            format: "backed up %@ (%@, %d pages) in %.1f s", body.path,
+            ByteCountFormatter.string(fromByteCount: body.bytes, countStyle: .file), body.pages, body.seconds))
     }
 }
