@@ -99,6 +99,9 @@ struct APIRoutes: Sendable {
             return try unionHoldings(rest[1])
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "holdings":
             return try memberHoldings(rest[1], request)
+        case (.POST, ["export"]):
+            try requireAdmin(request)
+            return try await export(request)
         case (.POST, ["backup"]):
             try requireAdmin(request)
             return try await backup(request)
@@ -129,7 +132,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count))
     }
@@ -327,22 +330,7 @@ struct APIRoutes: Sendable {
         } catch {
             throw APIError.badRequest("the body must be JSON {\"path\": \"/absolute/file.sqlite\", \"replace\": false}")
         }
-        guard body.path.hasPrefix("/"), !body.path.hasSuffix("/") else { throw APIError.badRequest("path: an absolute file path") }
-        let directory = (body.path as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw APIError.badRequest("\(directory) does not exist: the backup goes into an existing folder")
-        }
-        guard access(directory, W_OK) == 0 else {
-            throw APIError.badRequest("the daemon cannot write to \(directory): choose a folder its user may write")
-        }
-        let catalogue = URL(fileURLWithPath: context.databasePath).standardizedFileURL.path
-        guard URL(fileURLWithPath: body.path).standardizedFileURL.path != catalogue else {
-            throw APIError.badRequest("that is the catalogue itself: choose another path")
-        }
-        if FileManager.default.fileExists(atPath: body.path) && !body.replace {
-            throw APIError(.conflict, "conflict", "\(body.path) exists: choose another path, or replace it (calisd ctl backup --force)")
-        }
+        try checkTarget(body.path, replace: body.replace, command: "backup")
         let store = context.store
         let logger = self.logger
         let started = Date()
@@ -365,6 +353,112 @@ struct APIRoutes: Sendable {
         logger.notice(
             "admin backup", metadata: ["calisd.path": "\(body.path)", "calisd.bytes": "\(bytes)", "calisd.peer.uid": "\(request.peer.uid)"])
         return .json(BackupBody(path: body.path, bytes: bytes, pages: pages, seconds: Date().timeIntervalSince(started)))
+    }
+
+    /// A file the daemon is asked to write: an absolute path in an existing folder it may write, not the
+    /// catalogue, not an existing file unless it may be replaced.
+    private func checkTarget(_ path: String, replace: Bool, command: String) throws {
+        guard path.hasPrefix("/"), !path.hasSuffix("/") else { throw APIError.badRequest("path: an absolute file path") }
+        let directory = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw APIError.badRequest("\(directory) does not exist: the file goes into an existing folder")
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw APIError.badRequest("the daemon cannot write to \(directory): choose a folder its user may write")
+        }
+        let catalogue = URL(fileURLWithPath: context.databasePath).standardizedFileURL.path
+        guard URL(fileURLWithPath: path).standardizedFileURL.path != catalogue else {
+            throw APIError.badRequest("that is the catalogue itself: choose another path")
+        }
+        if FileManager.default.fileExists(atPath: path) && !replace {
+            throw APIError(.conflict, "conflict", "\(path) exists: choose another path, or replace it (calisd ctl \(command) --force)")
+        }
+    }
+
+    /// `POST /v1/export` (admin): the catalogue, or one member's records, streamed to a file the daemon writes,
+    /// beside it first and renamed when complete; progress in the log.
+    private func export(_ request: APIRequest) async throws -> APIResponse {
+        let body: ExportRequestBody
+        do {
+            body = try JSONDecoder().decode(ExportRequestBody.self, from: Data(request.body))
+        } catch {
+            throw APIError.badRequest("the body must be JSON {\"path\", \"format\": \"iso2709|marcxml|json\", \"member\", \"replace\"}")
+        }
+        let format: MARCFormat
+        switch body.format {
+        case "iso2709": format = .iso2709
+        case "marcxml": format = .marcxml
+        case "json": format = .json
+        default: throw APIError.badRequest("format: iso2709, marcxml or json")
+        }
+        if let member = body.member, try context.store.member(code: member) == nil { throw unknownMember(member) }
+        try checkTarget(body.path, replace: body.replace, command: "export")
+        let store = context.store
+        let logger = self.logger
+        let started = Date()
+        let records: Int = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try Self.writeExport(store, body, format: format, logger: logger) })
+            }
+        }
+        var info = stat()
+        let bytes = stat(body.path, &info) == 0 ? Int64(info.st_size) : 0
+        logger.notice(
+            "admin export",
+            metadata: [
+                "calisd.path": "\(body.path)", "calisd.records": "\(records)", "calisd.member": "\(body.member ?? "all")",
+                "calisd.peer.uid": "\(request.peer.uid)",
+            ])
+        return .json(ExportBody(path: body.path, records: records, bytes: bytes, seconds: Date().timeIntervalSince(started)))
+    }
+
+    private static func writeExport(_ store: CatalogStore, _ body: ExportRequestBody, format: MARCFormat, logger: Logger) throws -> Int {
+        let partial = body.path + ".calisd-partial"
+        guard let file = fopen(partial, "wb") else {
+            throw APIError.badRequest("cannot create \(partial): \(String(cString: strerror(errno)))")
+        }
+        var closed = false
+        defer {
+            if !closed {
+                fclose(file)
+                unlink(partial)
+            }
+        }
+        let writer = MARCStreamWriter(format: format)
+        var buffer: [UInt8] = []
+        var count = 0
+        func flush(force: Bool) throws {
+            guard force || buffer.count >= 1 << 20 else { return }
+            guard buffer.isEmpty || fwrite(buffer, 1, buffer.count, file) == buffer.count else {
+                throw APIError(.internalServerError, "internal", "cannot write \(partial): \(String(cString: strerror(errno)))")
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func add(_ record: MARCRecord) throws {
+            try writer.write(record, into: &buffer)
+            count += 1
+            if count % 100_000 == 0 { logger.info("export progress", metadata: ["calisd.path": "\(body.path)", "calisd.records": "\(count)"]) }
+            try flush(force: false)
+        }
+        writer.writeHeader(into: &buffer)
+        if let member = body.member {
+            try store.forEachSourceRecord(member: member) { view in
+                if let record = MergedRecord.read(view.record) { try add(record) }
+            }
+        } else {
+            try store.forEachUnionRecord { union in
+                if let record = MergedRecord.build(union) { try add(record) }
+            }
+        }
+        writer.writeFooter(into: &buffer)
+        try flush(force: true)
+        closed = true
+        guard fclose(file) == 0, rename(partial, body.path) == 0 else {
+            unlink(partial)
+            throw APIError(.internalServerError, "internal", "cannot put the export in place at \(body.path)")
+        }
+        return count
     }
 
     /// `GET /v1/changes?since=SEQ&limit=N`: every change after SEQ in sequence order. A SEQ older than the log

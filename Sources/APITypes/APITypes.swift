@@ -184,6 +184,35 @@ public struct BackupRequestBody: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/export`: the whole catalogue (one record per union record, as for copy cataloguing) or one
+/// member's records as it sent them, to a path the daemon writes, in `iso2709`, `marcxml` or `json`.
+public struct ExportRequestBody: Codable, Sendable, Equatable {
+    public var path: String
+    public var format: String
+    public var member: String?
+    public var replace: Bool
+    public init(path: String, format: String, member: String? = nil, replace: Bool = false) {
+        self.path = path
+        self.format = format
+        self.member = member
+        self.replace = replace
+    }
+}
+
+/// What an export wrote.
+public struct ExportBody: Codable, Sendable, Equatable {
+    public var path: String
+    public var records: Int
+    public var bytes: Int64
+    public var seconds: Double
+    public init(path: String, records: Int, bytes: Int64, seconds: Double) {
+        self.path = path
+        self.records = records
+        self.bytes = bytes
+        self.seconds = seconds
+    }
+}
+
 /// What a backup wrote.
 public struct BackupBody: Codable, Sendable, Equatable {
     public var path: String

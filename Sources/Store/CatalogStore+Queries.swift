@@ -126,6 +126,33 @@ extension CatalogStore {
         }
     }
 
+    /// Every active union record, lowest id first, on one read transaction: an export of the catalogue at one
+    /// moment while the writer goes on.
+    public func forEachUnionRecord(_ body: (UnionRecordView) throws -> Void) throws {
+        try writer.read { db in
+            let unions = try Row.fetchCursor(
+                db, sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE status = 'active' ORDER BY id")
+            let sources = try db.cachedStatement(sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id")
+            while let row = try unions.next() {
+                let id: Int64 = row["id"]
+                let members = try Row.fetchAll(sources, arguments: [id]).map(Self.sourceView)
+                try body(
+                    UnionRecordView(
+                        id: id, status: row["status"], masterID: row["master_id"], redirectTo: row["redirect_to"],
+                        createdAt: row["created_at"], updatedAt: row["updated_at"], sources: members))
+            }
+        }
+    }
+
+    /// A member's active records as it sent them, in the order they were first stored, on one read transaction.
+    public func forEachSourceRecord(member: String, _ body: (SourceRecordView) throws -> Void) throws {
+        try writer.read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: Self.sourceSelect + " WHERE s.member = ? AND s.status = 'active' ORDER BY s.id", arguments: [member])
+            while let row = try rows.next() { try body(Self.sourceView(row)) }
+        }
+    }
+
     private static let sourceSelect = """
         SELECT s.id, s.member, s.local_id, s.flavour, s.original_encoding, s.status, s.locked, s.file_id, s.updated_at,
                s.record, c.union_id, s.features, c.decision, c.score, c.rule_version, c.evidence, c.decided_at,

@@ -32,3 +32,39 @@ struct BackupTests {
         #expect(try daemon.ctl("backup").status == 64)
     }
 }
+
+extension BackupTests {
+    @Test("an export of the catalogue has one record per union record with its union id; a member's export its own records; yaz reads both")
+    func export() async throws {
+        let daemon = try await DaemonSupport.started()
+        defer { daemon.remove() }
+        let books = try DaemonSupport.fixture("loc-books-50.mrc")
+        try daemon.drop(books, member: "M001", name: "books.mrc")
+        try daemon.drop(books, member: "M002", name: "books.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
+
+        let all = daemon.root.appendingPathComponent("all.mrc").path
+        let whole = try daemon.ctl("export", all)
+        #expect(whole.status == 0 && whole.stdoutText.contains("exported 50 records"), "\(whole.stdoutText)\(whole.stderrText)")
+        let dump = try ProcessRunner.run("yaz-marcdump", ["-o", "line", all])
+        #expect(dump.status == 0)
+        let ids = dump.stdoutText.split(separator: "\n").filter { $0.hasPrefix("001 ") }
+        #expect(ids.count == 50 && ids.allSatisfy { $0.hasPrefix("001 CAL") }, "\(ids.prefix(3))")
+
+        let mine = daemon.root.appendingPathComponent("m1.xml").path
+        let member = try daemon.ctl("export", "--member", "M001", "--format", "marcxml", mine)
+        #expect(member.status == 0 && member.stdoutText.contains("exported 50 records"), "\(member.stderrText)")
+        let xml = try ProcessRunner.run("yaz-marcdump", ["-i", "marcxml", "-o", "line", mine])
+        #expect(xml.stdoutText.split(separator: "\n").filter { $0.hasPrefix("001 ") && !$0.hasPrefix("001 CAL") }.count == 50)
+
+        let lines = daemon.root.appendingPathComponent("all.ndjson").path
+        #expect(try daemon.ctl("export", "--format", "json", lines).status == 0)
+        #expect(try String(contentsOfFile: lines, encoding: .utf8).split(separator: "\n").count == 50)
+
+        #expect(try daemon.ctl("export", "--format", "pdf", lines).status == 64)
+        let unknown = try daemon.ctl("export", "--member", "NOPE", daemon.root.appendingPathComponent("x.mrc").path)
+        #expect(unknown.status == 1 && unknown.stderrText.contains("no member NOPE"))
+        #expect(try daemon.ctl("export", all).status == 1)
+    }
+}

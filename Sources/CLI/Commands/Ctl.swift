@@ -18,7 +18,7 @@ struct Ctl: AsyncParsableCommand {
             """,
         subcommands: [
             CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self, CtlRefresh.self,
-            CtlVerify.self, CtlBackup.self,
+            CtlVerify.self, CtlBackup.self, CtlExport.self,
         ]
     )
 
@@ -343,5 +343,38 @@ struct CtlBackup: AsyncParsableCommand {
         print(String(
             format: "backed up %@ (%@, %d pages) in %.1f s", body.path,
             ByteCountFormatter.string(fromByteCount: body.bytes, countStyle: .file), body.pages, body.seconds))
+    }
+}
+
+/// `calisd ctl export FILE`: the catalogue, or one member's records, to a file.
+struct CtlExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export the catalogue (one record per union record) or one member's records to FILE.",
+        discussion: """
+            The whole catalogue is written as for copy cataloguing: each union record's master with the union id in \
+            001 and the other members' identifiers. With --member, that member's records as it sent them. The \
+            daemon writes FILE (beside it first, renamed when complete) on one read transaction, so the export is \
+            the catalogue at one moment; its user must be able to write the folder. Progress is in its log.
+            """)
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Where to write the records.") var file: String
+    @Option(name: .long, help: "iso2709, marcxml or json (MARC-in-JSON, one record per line).") var format = "iso2709"
+    @Option(name: .long, help: "Only this member's records.") var member: String?
+    @Flag(name: .long, help: "Replace FILE if it exists.") var force = false
+
+    func validate() throws {
+        if !["iso2709", "marcxml", "json"].contains(format) { throw ValidationError("--format: iso2709, marcxml or json.") }
+    }
+
+    func run() async throws {
+        let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let response = try await options.call(
+            "POST", "/v1/export", body: ExportRequestBody(path: path, format: format, member: member, replace: force))
+        if options.json { return options.printRaw(response) }
+        let body = try options.decode(ExportBody.self, response)
+        print(String(
+            format: "exported %d records to %@ (%@) in %.1f s", body.records, body.path,
+            ByteCountFormatter.string(fromByteCount: body.bytes, countStyle: .file), body.seconds))
     }
 }
