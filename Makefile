@@ -5,7 +5,7 @@ SAMPLES := Tests/MARCTests/Fixtures/loc-books-50.mrc Tests/MARCTests/Fixtures/lo
 	Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-sru.xml Tests/MARCTests/Fixtures/dp2-bnu-cnmarc-10.gb18030.iso \
 	Tests/MARCTests/Fixtures/marc-charset-cjk1.marc Tests/MARCTests/Fixtures/pymarc-bad_records.mrc
 
-.PHONY: build release run samples test deps clean install install-files uninstall
+.PHONY: build release run samples test deps clean install install-files uninstall man
 
 build:
 	$(SWIFT) build
@@ -45,8 +45,10 @@ install: release install-files
 install-files:
 	install -d $(BINDIR) $(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
 		$(DESTDIR)/etc/calisd $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BINARY) $(BINDIR)/calisd
+	install -m 0644 man/calisd.1 $(DESTDIR)$(PREFIX)/share/man/man1/calisd.1
 	sed 's#/usr/bin/calisd#$(PREFIX)/bin/calisd#' systemd/calisd.service > $(UNITDIR)/calisd.service
 	chmod 0644 $(UNITDIR)/calisd.service
 	install -m 0644 systemd/calisd.socket $(UNITDIR)/calisd.socket
@@ -62,4 +64,10 @@ uninstall:
 	rm -f $(BINDIR)/calisd $(UNITDIR)/calisd.service $(UNITDIR)/calisd.socket \
 		$(DESTDIR)$(PREFIX)/lib/sysusers.d/calisd.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/calisd.conf \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/calisd $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_calisd \
-		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/calisd.fish
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/calisd.fish $(DESTDIR)$(PREFIX)/share/man/man1/calisd.1
+
+# The man page, generated from the argument parser (swift-argument-parser's generate-manual plugin) and
+# committed; run after changing a command.
+man:
+	$(SWIFT) package plugin generate-manual
+	cp .build/plugins/GenerateManual/outputs/calisd/calisd.1 man/calisd.1

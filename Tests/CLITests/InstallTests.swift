@@ -22,7 +22,7 @@ struct InstallTests {
             "usr/local/bin/calisd", "usr/local/lib/systemd/system/calisd.service", "usr/local/lib/systemd/system/calisd.socket",
             "usr/local/lib/sysusers.d/calisd.conf", "usr/local/lib/tmpfiles.d/calisd.conf", "etc/calisd/calisd.toml",
             "usr/local/share/bash-completion/completions/calisd", "usr/local/share/zsh/vendor-completions/_calisd",
-            "usr/local/share/fish/vendor_completions.d/calisd.fish",
+            "usr/local/share/fish/vendor_completions.d/calisd.fish", "usr/local/share/man/man1/calisd.1",
         ]
         for file in files {
             #expect(FileManager.default.fileExists(atPath: destination.appendingPathComponent(file).path), "\(file) missing")
@@ -44,5 +44,26 @@ struct InstallTests {
             #expect(!FileManager.default.fileExists(atPath: destination.appendingPathComponent(file).path), "\(file) left behind")
         }
         #expect(FileManager.default.fileExists(atPath: config))
+    }
+
+    @Test("the committed man page documents every calisd and calisd ctl command the binary has (regenerate with make man)")
+    func manPageIsCurrent() throws {
+        let page = try String(contentsOf: Self.repository.appendingPathComponent("man/calisd.1"), encoding: .utf8)
+        for arguments in [["--help"], ["ctl", "--help"]] {
+            let help = try ProcessRunner.run(MarcCommandTests.binary, arguments)
+            let section = help.stdoutText.components(separatedBy: "SUBCOMMANDS:").last ?? ""
+            let commands = section.split(separator: "\n").compactMap { line -> String? in
+                let words = line.split(separator: " ")
+                // A command's line starts two spaces in; its wrapped description further in.
+                guard line.hasPrefix("  "), !line.hasPrefix("   "), let first = words.first, !first.hasPrefix("-"), first != "See" else {
+                    return nil
+                }
+                return String(first)
+            }
+            #expect(commands.count >= 5, "\(help.stdoutText)")
+            for command in commands where command != "help" {
+                #expect(page.contains(".It Em \(command)"), "man/calisd.1 lacks \(arguments.first == "ctl" ? "ctl " : "")\(command): make man")
+            }
+        }
     }
 }
