@@ -334,18 +334,14 @@ struct APIRoutes: Sendable {
         let store = context.store
         let logger = self.logger
         let started = Date()
-        let pages: Int = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                var reported = 0
-                continuation.resume(with: Result {
-                    try store.backup(to: body.path) { done, total in
-                        let tenth = total > 0 ? done * 10 / total : 10
-                        if tenth > reported {
-                            reported = tenth
-                            logger.info("backup progress", metadata: ["calisd.path": "\(body.path)", "calisd.percent": "\(tenth * 10)"])
-                        }
-                    }
-                })
+        let pages = try await Self.offRequestThreads {
+            var reported = 0
+            return try store.backup(to: body.path) { done, total in
+                let tenth = total > 0 ? done * 10 / total : 10
+                if tenth > reported {
+                    reported = tenth
+                    logger.info("backup progress", metadata: ["calisd.path": "\(body.path)", "calisd.percent": "\(tenth * 10)"])
+                }
             }
         }
         var info = stat()
@@ -353,6 +349,13 @@ struct APIRoutes: Sendable {
         logger.notice(
             "admin backup", metadata: ["calisd.path": "\(body.path)", "calisd.bytes": "\(bytes)", "calisd.peer.uid": "\(request.peer.uid)"])
         return .json(BackupBody(path: body.path, bytes: bytes, pages: pages, seconds: Date().timeIntervalSince(started)))
+    }
+
+    /// Runs minutes-long work (a backup, an export) on a Dispatch thread, not on the threads that serve requests.
+    private static func offRequestThreads<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try work() }) }
+        }
     }
 
     /// A file the daemon is asked to write: an absolute path in an existing folder it may write, not the
@@ -397,11 +400,7 @@ struct APIRoutes: Sendable {
         let store = context.store
         let logger = self.logger
         let started = Date()
-        let records: Int = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try Self.writeExport(store, body, format: format, logger: logger) })
-            }
-        }
+        let records = try await Self.offRequestThreads { try Self.writeExport(store, body, format: format, logger: logger) }
         var info = stat()
         let bytes = stat(body.path, &info) == 0 ? Int64(info.st_size) : 0
         logger.notice(

@@ -41,17 +41,8 @@ extension CatalogStore {
             ).map(Self.holdingView)
             let implicit = try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items, NULL AS summary,
-                        s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
-                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at,
-                        coalesce(f.received_at, s.updated_at) AS confirmed_at
-                    FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id AND s.status = 'active'
-                    LEFT JOIN files f ON f.id = s.confirmed_file
-                    WHERE cm.union_id = ?
-                      AND NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)
-                    ORDER BY s.member, s.id
-                    """, arguments: [unionID]
+                sql: Self.heldByMember + " WHERE cm.union_id = ? AND " + Self.withoutHoldingsFields + " ORDER BY s.member, s.id",
+                arguments: [unionID]
             ).map(Self.holdingView)
             return (explicit + implicit).sorted { ($0.holder, $0.sourceKind == "record" ? 1 : 0) < ($1.holder, $1.sourceKind == "record" ? 1 : 0) }
         }
@@ -82,22 +73,27 @@ extension CatalogStore {
             guard remaining > 0 else { return (page, HoldingsCursor(implicit: true, after: 0)) }
             let rows = try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT s.id AS cursor, s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items,
-                        NULL AS summary, s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
-                        s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at,
-                        coalesce(f.received_at, s.updated_at) AS confirmed_at
-                    FROM source_records s LEFT JOIN cluster_members cm ON cm.source_id = s.id
-                    LEFT JOIN files f ON f.id = s.confirmed_file
-                    WHERE s.member = ? AND s.status = 'active' AND s.id > ?
-                      AND NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)
-                    ORDER BY s.id LIMIT ?
-                    """, arguments: [holder, cursor?.implicit == true ? cursor!.after : 0, remaining + 1])
+                sql: Self.heldByMember + " WHERE s.member = ? AND s.id > ? AND " + Self.withoutHoldingsFields + " ORDER BY s.id LIMIT ?",
+                arguments: [holder, cursor?.implicit == true ? cursor!.after : 0, remaining + 1])
             page += rows.prefix(remaining).map(Self.holdingView)
             if rows.count > remaining { next = HoldingsCursor(implicit: true, after: rows[remaining - 1]["cursor"]) }
             return (page, next)
         }
     }
+
+    /// Active records as holdings of their own member, with nothing more known; `cursor` is the record's id.
+    private static let heldByMember = """
+        SELECT s.id AS cursor, s.member AS holder, NULL AS location, NULL AS call_number, NULL AS items, NULL AS summary,
+            s.member AS bib_member, s.local_id AS bib_local_id, cm.union_id, 'record' AS source_kind,
+            s.local_id AS source_local_id, s.file_id, s.updated_at AS received_at,
+            coalesce(f.received_at, s.updated_at) AS confirmed_at
+        FROM source_records s JOIN cluster_members cm ON cm.source_id = s.id AND s.status = 'active'
+        LEFT JOIN files f ON f.id = s.confirmed_file
+        """
+
+    /// A record that carried no holdings fields and has no holdings record.
+    private static let withoutHoldingsFields =
+        "NOT EXISTS (SELECT 1 FROM holdings h WHERE h.bib_member = s.member AND h.bib_local_id = s.local_id)"
 
     private static func holdingView(_ row: Row) -> HoldingView {
         HoldingView(
