@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries the codec reads through: libxml2 for MARCXML, zlib for gzip.
@@ -62,6 +63,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Keeping members fresh on their refresh policies: OAI-PMH 2.0 harvesting into the ingest pipeline, and
+        // the scheduler (SPEC §6).
+        .target(
+            name: "Harvest",
+            dependencies: [
+                "APITypes", "MARC", "Store", "Ingest", "CLibXML2",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // calisd.toml: defaults, relative paths, errors that name the key, the file and the line.
         .target(
             name: "Config",
@@ -98,7 +113,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Store", "Dedup", "Ingest", "API",
+                "Config", "Store", "Dedup", "Ingest", "Harvest", "API",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -14,11 +14,14 @@ public struct APIContext: Sendable {
     public var live: LiveSettings
     public var version: String
     public var startedAt: Date
+    /// The harvest scheduler, as far as the routes need it.
+    public var refresh: RefreshControl
 
     public init(
         store: CatalogStore, ingest: IngestService, dropDirectory: String, uploadsDirectory: String, databasePath: String,
-        live: LiveSettings, version: String, startedAt: Date = Date()
+        live: LiveSettings, version: String, startedAt: Date = Date(), refresh: RefreshControl = RefreshControl()
     ) {
+        self.refresh = refresh
         self.store = store
         self.ingest = ingest
         self.dropDirectory = dropDirectory
@@ -27,5 +30,16 @@ public struct APIContext: Sendable {
         self.live = live
         self.version = version
         self.startedAt = startedAt
+    }
+}
+
+/// What the routes ask of the harvest scheduler: to look at the due times now, and who is being harvested.
+public struct RefreshControl: Sendable {
+    public var requested: @Sendable () -> Void
+    public var harvesting: @Sendable () -> Set<String>
+
+    public init(requested: @escaping @Sendable () -> Void = {}, harvesting: @escaping @Sendable () -> Set<String> = { [] }) {
+        self.requested = requested
+        self.harvesting = harvesting
     }
 }

@@ -110,7 +110,7 @@ extension APIRoutes {
             // Hashing a large file is blocking work: keep it off the event loops and the cooperative pool.
             let ingest = context.ingest
             let id = try await NIOThreadPool.singleton.runIfActive {
-                try ingest.submit(uploaded: path, member: member, name: name)
+                try ingest.submit(received: path, member: member, name: name)
             }
             guard let file = try context.store.file(id: id) else { throw APIError.notFound("no file \(id)") }
             logger.info("file uploaded", metadata: ["calisd.file": "\(id)", "calisd.member": "\(member)", "calisd.bytes": "\(size)"])

@@ -113,7 +113,20 @@ struct APIRoutes: Sendable {
             return try changes(request)
         case (.GET, ["refresh"]):
             try requireAdmin(request)
-            return .json(try context.store.refreshPolicies().map(Bodies.refresh))
+            let harvesting = context.refresh.harvesting()
+            return .json(try context.store.refreshPolicies().map { Bodies.refresh($0, harvesting: harvesting) })
+        case (.GET, let rest) where rest.count == 2 && rest[0] == "refresh":
+            try requireAdmin(request)
+            guard let policy = try context.store.refreshPolicies(member: rest[1]).first else {
+                throw APIError.notFound("\(rest[1]) has no refresh policy")
+            }
+            return .json(Bodies.refresh(policy, harvesting: context.refresh.harvesting()))
+        case (.POST, let rest) where rest.count == 2 && rest[0] == "refresh":
+            try requireAdmin(request)
+            let policy = try context.store.requestRefresh(member: rest[1], by: "uid \(request.peer.uid)")
+            logger.notice("admin refresh now", metadata: ["calisd.member": "\(rest[1])", "calisd.peer.uid": "\(request.peer.uid)"])
+            context.refresh.requested()
+            return .json(Bodies.refresh(policy, harvesting: context.refresh.harvesting()), status: .accepted)
         case (.GET, ["why"]):
             return try why(request)
         case (.POST, let rest) where rest.count == 2 && rest[0] == "records" && ["merge", "split", "unlink"].contains(rest[1]):
@@ -134,7 +147,7 @@ struct APIRoutes: Sendable {
         let rest = Array(path.dropFirst())
         return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
-            || (rest.first == "records" && (1...3).contains(rest.count))
+            || (rest.first == "records" && (1...3).contains(rest.count)) || (rest.first == "refresh" && rest.count == 2)
     }
 
     func requireAdmin(_ request: APIRequest) throws {
@@ -179,7 +192,7 @@ struct APIRoutes: Sendable {
     }
 
     private func refreshSummary() throws -> StatusBody.Refresh {
-        let bodies = try context.store.refreshPolicies().map(Bodies.refresh)
+        let bodies = try context.store.refreshPolicies().map { Bodies.refresh($0) }
         return .init(overdue: bodies.filter { $0.state == "overdue" }.map(\.member), failing: bodies.filter { $0.state == "failing" }.map(\.member))
     }
 
@@ -206,15 +219,33 @@ struct APIRoutes: Sendable {
             guard let source = RefreshPolicy.Source(rawValue: refresh.source) else {
                 throw APIError.badRequest("refresh.source must be drop or oai")
             }
-            guard source == .drop else {
-                throw APIError.badRequest(
-                    "OAI-PMH harvesting is not built yet: a member with source oai would never be refreshed; use drop (a full snapshot every interval) for now")
-            }
             guard (60...(366 * 86_400)).contains(refresh.intervalSeconds) else {
                 throw APIError.badRequest("refresh.interval_seconds must be from 60 (1 minute) to 31622400 (366 days)")
             }
-            _ = try context.store.setRefreshPolicy(
-                member: code, source: source, intervalSeconds: refresh.intervalSeconds, by: "uid \(request.peer.uid)")
+            switch source {
+            case .drop:
+                guard refresh.oaiURL == nil && refresh.oaiSet == nil && refresh.oaiPrefix == nil else {
+                    throw APIError.badRequest("oai_url, oai_set and oai_prefix are for source oai; a drop member sends full snapshots")
+                }
+                _ = try context.store.setRefreshPolicy(
+                    member: code, source: source, intervalSeconds: refresh.intervalSeconds, by: "uid \(request.peer.uid)")
+            case .oai:
+                guard let url = refresh.oaiURL, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                    parsed.host?.isEmpty == false, parsed.fragment == nil
+                else {
+                    throw APIError.badRequest("source oai needs oai_url, the provider's http:// or https:// OAI-PMH base URL")
+                }
+                for (name, value) in [("oai_set", refresh.oaiSet), ("oai_prefix", refresh.oaiPrefix)] {
+                    if let value, value.isEmpty || value.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                        throw APIError.badRequest("\(name) must be a non-empty value without spaces")
+                    }
+                }
+                _ = try context.store.setRefreshPolicy(
+                    member: code, source: source, intervalSeconds: refresh.intervalSeconds, oaiURL: url, oaiSet: refresh.oaiSet,
+                    oaiPrefix: refresh.oaiPrefix ?? "marc21", firstDelay: Int64.random(in: 0...min(60, refresh.intervalSeconds / 100)),
+                    by: "uid \(request.peer.uid)")
+                context.refresh.requested()
+            }
             logger.notice(
                 "admin member refresh policy",
                 metadata: [

@@ -33,13 +33,15 @@ enum Bodies {
 
     static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
 
-    static func refresh(_ policy: RefreshPolicy) -> RefreshBody {
+    static func refresh(_ policy: RefreshPolicy, harvesting: Set<String> = []) -> RefreshBody {
         let now = CatalogStore.now()
         let state = policy.failures > 0 ? "failing" : policy.isOverdue(now: now) ? "overdue" : "ok"
         return RefreshBody(
             member: policy.member, source: policy.source.rawValue, intervalSeconds: policy.intervalSeconds, oaiURL: policy.oaiURL,
             oaiSet: policy.oaiSet, oaiPrefix: policy.oaiPrefix, lastSuccess: policy.lastSuccess.map(timestamp),
-            nextDue: timestamp(policy.nextDue), failures: policy.failures, lastError: policy.lastError, state: state)
+            nextDue: timestamp(policy.nextDue), failures: policy.failures, lastError: policy.lastError, state: state,
+            harvesting: harvesting.contains(policy.member), lastAttempt: policy.lastAttempt.map(timestamp), harvestFrom: policy.harvestFrom,
+            lastHarvest: policy.lastHarvest.flatMap { try? JSONDecoder().decode(HarvestSummary.self, from: Data($0.utf8)) })
     }
 
     static func holding(_ view: HoldingView, staleBefore: Int64) -> HoldingBody {

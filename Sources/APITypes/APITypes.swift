@@ -380,10 +380,23 @@ public struct RefreshBody: Codable, Sendable, Equatable {
     public var failures: Int
     public var lastError: String?
     public var state: String
+    /// A harvest of this member is running now.
+    public var harvesting: Bool
+    /// When the last harvest started.
+    public var lastAttempt: String?
+    /// The `from` of the next harvest (none: everything).
+    public var harvestFrom: String?
+    /// What the last successful harvest took.
+    public var lastHarvest: HarvestSummary?
     public init(
         member: String, source: String, intervalSeconds: Int64, oaiURL: String?, oaiSet: String?, oaiPrefix: String?,
-        lastSuccess: String?, nextDue: String, failures: Int, lastError: String?, state: String
+        lastSuccess: String?, nextDue: String, failures: Int, lastError: String?, state: String, harvesting: Bool = false,
+        lastAttempt: String? = nil, harvestFrom: String? = nil, lastHarvest: HarvestSummary? = nil
     ) {
+        self.harvesting = harvesting
+        self.lastAttempt = lastAttempt
+        self.harvestFrom = harvestFrom
+        self.lastHarvest = lastHarvest
         self.member = member
         self.source = source
         self.intervalSeconds = intervalSeconds
@@ -405,8 +418,55 @@ public struct RefreshBody: Codable, Sendable, Equatable {
         case lastSuccess = "last_success"
         case nextDue = "next_due"
         case lastError = "last_error"
+        case harvesting
+        case lastAttempt = "last_attempt"
+        case harvestFrom = "harvest_from"
+        case lastHarvest = "last_harvest"
     }
 }
+
+/// What one harvest took, kept as the member's `last_harvest`.
+public struct HarvestSummary: Codable, Sendable, Equatable {
+    public init(
+        from: String? = nil, until: String? = nil, records: Int = 0, deleted: Int = 0, unknownDeletions: Int = 0, notMARC: Int = 0,
+        pages: Int = 0, retries: Int = 0, restarts: Int = 0, files: [Int64] = [], seconds: Double = 0
+    ) {
+        self.from = from
+        self.until = until
+        self.records = records
+        self.deleted = deleted
+        self.unknownDeletions = unknownDeletions
+        self.notMARC = notMARC
+        self.pages = pages
+        self.retries = retries
+        self.restarts = restarts
+        self.files = files
+        self.seconds = seconds
+    }
+
+    public var from: String?
+    public var until: String?
+    public var records: Int
+    public var deleted: Int
+    /// Deleted headers for identifiers calisd never harvested: nothing of the member's to delete.
+    public var unknownDeletions: Int
+    /// Records whose metadata is not a MARCXML record: not ingested.
+    public var notMARC: Int
+    public var pages: Int
+    /// Requests tried again after a transient failure.
+    public var retries: Int
+    /// Lists started again after badResumptionToken.
+    public var restarts: Int
+    public var files: [Int64]
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case from, until, records, deleted, pages, retries, restarts, files, seconds
+        case unknownDeletions = "unknown_deletions"
+        case notMARC = "not_marc"
+    }
+}
+
 
 public struct NewMemberBody: Codable, Sendable, Equatable {
     public var code: String

@@ -5,6 +5,8 @@
 #undef LIBXML_ICU_ENABLED
 #include <libxml/xmlreader.h>
 #include <libxml/xmlerror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 static void calisd_xml_ignore(void *context, const char *message, ...) {
     (void)context;

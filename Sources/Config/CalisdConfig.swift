@@ -20,6 +20,14 @@ public struct CalisdConfig: Sendable, Equatable {
     /// `[holdings] stale_after_days`: a holding its member has not confirmed (sent again) for this long is shown
     /// as stale; it is never deleted for it.
     public var staleAfterDays = 180
+    /// `[refresh] max_concurrent_harvests`: OAI-PMH harvests running at once.
+    public var maxConcurrentHarvests = 4
+    /// `[refresh] retry_after_seconds`: the first wait after a failed request or harvest; doubled after each further one.
+    public var harvestRetrySeconds = 60
+    /// `[refresh] request_timeout_seconds`: how long one OAI-PMH request may take.
+    public var harvestTimeoutSeconds = 120
+    /// `[refresh] jitter_percent`: a harvest's next due time is pushed back by a random share of its interval up to this.
+    public var harvestJitterPercent = 10
     /// `[api] max_upload_mb`: the largest file accepted over the socket.
     public var maxUploadMegabytes = 2_048
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
@@ -85,10 +93,11 @@ public struct CalisdConfig: Sendable, Equatable {
             case "ingest": try config.parseIngest(section(table, key, path: path, line: line), text: text, path: path)
             case "api": try config.parseAPI(section(table, key, path: path, line: line), text: text, path: path)
             case "holdings": try config.parseHoldings(section(table, key, path: path, line: line), text: text, path: path)
+            case "refresh": try config.parseRefresh(section(table, key, path: path, line: line), text: text, path: path)
             default:
                 throw ConfigError(
                     file: path, line: line, key: key,
-                    message: "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings] and [api]")
+                    message: "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings], [refresh] and [api]")
             }
         }
         return config
@@ -129,6 +138,23 @@ public struct CalisdConfig: Sendable, Equatable {
             case "stale_after_days": staleAfterDays = try Self.integer(table, key, in: 1...36_500, name: name, path: path, line: line)
             default:
                 throw ConfigError(file: path, line: line, key: name, message: "unknown key; [holdings] knows stale_after_days")
+            }
+        }
+    }
+
+    private mutating func parseRefresh(_ table: TOMLTable, text: String, path: String) throws(ConfigError) {
+        for key in table.keys {
+            let name = "refresh.\(key)"
+            let line = Self.line(of: key, in: text)
+            switch key {
+            case "max_concurrent_harvests": maxConcurrentHarvests = try Self.integer(table, key, in: 1...64, name: name, path: path, line: line)
+            case "retry_after_seconds": harvestRetrySeconds = try Self.integer(table, key, in: 1...86_400, name: name, path: path, line: line)
+            case "request_timeout_seconds": harvestTimeoutSeconds = try Self.integer(table, key, in: 1...3_600, name: name, path: path, line: line)
+            case "jitter_percent": harvestJitterPercent = try Self.integer(table, key, in: 0...50, name: name, path: path, line: line)
+            default:
+                throw ConfigError(
+                    file: path, line: line, key: name,
+                    message: "unknown key; [refresh] knows max_concurrent_harvests, retry_after_seconds, request_timeout_seconds and jitter_percent")
             }
         }
     }

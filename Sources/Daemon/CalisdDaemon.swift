@@ -2,6 +2,7 @@ import API
 import Config
 import Dedup
 import Foundation
+import Harvest
 import Ingest
 import Logging
 import ServiceLifecycle
@@ -49,11 +50,18 @@ public enum CalisdDaemon {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             listener = .path(config.socketPath)
         }
+        let scheduler = RefreshScheduler(
+            store: store, ingest: ingest,
+            settings: HarvestSettings(
+                stateDirectory: config.stateDirectory, maximumConcurrent: config.maxConcurrentHarvests,
+                retryAfterSeconds: config.harvestRetrySeconds, requestTimeoutSeconds: config.harvestTimeoutSeconds,
+                jitterPercent: config.harvestJitterPercent),
+            logger: logger)
         let notifier = SystemdNotifier()
         let context = APIContext(
             store: store, ingest: ingest, dropDirectory: config.dropDirectory,
             uploadsDirectory: config.stateDirectory + "/uploads", databasePath: config.databasePath, live: live,
-            version: version)
+            version: version, refresh: RefreshControl(requested: { scheduler.wake() }, harvesting: { scheduler.harvesting }))
         let server = HTTPServer(listener: listener, context: context, logger: logger) {
             notifier.send("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
             logger.info("calisd ready", metadata: ["calisd.version": "\(version)"])
@@ -64,6 +72,8 @@ public enum CalisdDaemon {
             configuration: .init(
                 services: [
                     .init(service: ingest, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    // After ingest, so it stops first and its last batch is handed to an ingest still running.
+                    .init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reload),
                     // Last, so it is the first to hear of shutdown and says STOPPING=1 at once.
@@ -162,6 +172,11 @@ struct ReloadOnHangup: Service {
                 if config.socketPath != running.socketPath { restart.append("socket") }
                 if config.settleSeconds != running.settleSeconds { restart.append("ingest.settle_seconds") }
                 if config.batchSize != running.batchSize { restart.append("ingest.batch_size") }
+                if config.maxConcurrentHarvests != running.maxConcurrentHarvests || config.harvestRetrySeconds != running.harvestRetrySeconds
+                    || config.harvestTimeoutSeconds != running.harvestTimeoutSeconds || config.harvestJitterPercent != running.harvestJitterPercent
+                {
+                    restart.append("refresh")
+                }
                 logger.notice(
                     "configuration reloaded",
                     metadata: restart.isEmpty ? [:] : ["calisd.restart_needed_for": "\(restart.joined(separator: ","))"])

@@ -95,18 +95,22 @@ public final class IngestService: Service, Sendable {
 
     /// Removes uploads a previous run left half-received (a complete one moves to the spool at once, so the
     /// client never got a file id for these and will send them again). Before the API starts taking uploads.
+    /// Harvest batches cut off the same way are removed too: their harvest never finished, and runs again from the
+    /// same `from`.
     public static func clearCutOffUploads(stateDirectory: String, logger: Logger) {
-        let uploads = stateDirectory + "/uploads"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: uploads)) ?? [] {
-            logger.notice("removing an upload cut off by the last stop", metadata: ["calisd.name": "\(name)"])
-            try? FileManager.default.removeItem(atPath: uploads + "/" + name)
+        for folder in ["uploads", "harvest"] {
+            let path = stateDirectory + "/" + folder
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                logger.notice("removing a file cut off by the last stop", metadata: ["calisd.name": "\(folder)/\(name)"])
+                try? FileManager.default.removeItem(atPath: path + "/" + name)
+            }
         }
     }
 
     /// Creates the state folders, says whether claims are atomic renames, and queues what a previous run left:
     /// unfinished files first, then files in the spool that were claimed but never registered.
     func prepare() throws {
-        for folder in ["spool", "archive", "held", "refused", "uploads"] {
+        for folder in ["spool", "archive", "held", "refused", "uploads", "harvest"] {
             try StateFolders.ensure(settings.stateDirectory + "/" + folder)
         }
         try StateFolders.ensure(settings.dropDirectory)
@@ -161,9 +165,9 @@ public final class IngestService: Service, Sendable {
         _ = loopInput.withLock { $0?.yield(.folder(name: code)) }
     }
 
-    /// A file uploaded over the socket, complete in the uploads folder: claimed into the spool and registered
-    /// now (so the caller gets its id), then queued.
-    public func submit(uploaded path: String, member: String, name: String) throws -> Int64 {
+    /// A complete file calisd received for a member (uploaded over the socket, or a harvested batch): moved into
+    /// the spool and registered now (so the caller gets its id), then queued.
+    public func submit(received path: String, member: String, name: String) throws -> Int64 {
         let spool = ingestor.folders.spool(member)
         try StateFolders.ensure(spool)
         let target = spool + "/" + StateFolders.uniqueName(for: name)

@@ -51,7 +51,10 @@ struct RefreshTests {
         (["members", "set", "M001", "--source", "drop"], Int32(64), "go together"),
         (["members", "set", "M001", "--refresh-interval", "30s", "--source", "drop"], Int32(1), "must be from 60"),
         (["members", "set", "M001", "--refresh-interval", "1d", "--source", "ftp"], Int32(1), "must be drop or oai"),
-        (["members", "set", "M001", "--refresh-interval", "1d", "--source", "oai"], Int32(1), "OAI-PMH harvesting is not built yet"),
+        (["members", "set", "M001", "--refresh-interval", "1d", "--source", "oai"], Int32(64), "--source oai needs --oai-url"),
+        (["members", "set", "M001", "--refresh-interval", "1d", "--source", "drop", "--oai-url", "http://x/oai"], Int32(64), "go with --source oai"),
+        (["members", "set", "M001", "--refresh-interval", "1d", "--source", "oai", "--oai-url", "ftp://x/oai"], Int32(1), "http:// or https://"),
+        (["members", "set", "M001", "--refresh-interval", "1d", "--source", "oai", "--oai-url", "http://x/oai", "--oai-set", "a b"], Int32(1), "oai_set must be"),
         (["members", "set", "NOPE", "--refresh-interval", "1d", "--source", "drop"], Int32(1), "no member NOPE"),
     ])
     func badSettings(arguments: [String], status: Int32, message: String) async throws {

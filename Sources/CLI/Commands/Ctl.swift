@@ -206,9 +206,21 @@ struct CtlMembers: AsyncParsableCommand {
             help: "The institution codes this member's 852 $a / 905 $a name it by (MARC organisation, CALIS codes); '' for none.")
         var institutionCodes: String?
         @Option(name: .long, help: "How often a refresh is due: 7d, 12h, 30m (with --source).") var refreshInterval: String?
-        @Option(name: .long, help: "Where the refresh comes from: drop (a full snapshot in the drop folder).") var source: String?
+        @Option(
+            name: .long,
+            help: "Where the refresh comes from: drop (a full snapshot in the drop folder) or oai (harvest --oai-url).")
+        var source: String?
+        @Option(name: .long, help: "The member's OAI-PMH 2.0 base URL (with --source oai).") var oaiURL: String?
+        @Option(name: .long, help: "The OAI-PMH set to harvest (with --source oai; default: the whole repository).") var oaiSet: String?
+        @Option(name: .long, help: "The metadata prefix of MARCXML records (with --source oai; default marc21).") var oaiPrefix: String?
 
         func validate() throws {
+            if oaiURL != nil || oaiSet != nil || oaiPrefix != nil, source != "oai" {
+                throw ValidationError("--oai-url, --oai-set and --oai-prefix go with --source oai.")
+            }
+            if source == "oai", oaiURL == nil {
+                throw ValidationError("--source oai needs --oai-url, the member's OAI-PMH base URL.")
+            }
             guard priority != nil || maySubmitFor != nil || institutionCodes != nil || refreshInterval != nil || source != nil else {
                 throw ValidationError(
                     "Name a setting to change: --priority N, --may-submit-for CODE,CODE, --institution-codes CODE,CODE or --refresh-interval 7d --source drop.")
@@ -247,7 +259,11 @@ struct CtlMembers: AsyncParsableCommand {
             let response = try await options.call(
                 "PATCH", "/v1/members/\(CtlPath.segment(code))", body: MemberSettingsBody(
                     priority: priority, maySubmitFor: codes, institutionCodes: Self.list(institutionCodes),
-                    refresh: source.map { MemberSettingsBody.Refresh(source: $0, intervalSeconds: refreshInterval.flatMap(Self.seconds) ?? 0) }))
+                    refresh: source.map {
+                        MemberSettingsBody.Refresh(
+                            source: $0, intervalSeconds: refreshInterval.flatMap(Self.seconds) ?? 0, oaiURL: oaiURL, oaiSet: oaiSet,
+                            oaiPrefix: oaiPrefix)
+                    }))
             if options.json { return options.printRaw(response) }
             let member = try options.decode(MemberBody.self, response)
             let centre = member.maySubmitFor.isEmpty ? "none" : member.maySubmitFor.joined(separator: ",")
@@ -266,11 +282,61 @@ enum CtlPath {
     }
 }
 
-/// `calisd ctl refresh status`: every member's refresh policy and where it stands.
+/// `calisd ctl refresh status`: every member's refresh policy and where it stands; `calisd ctl refresh CODE`: harvest
+/// one member now.
 struct CtlRefresh: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "refresh", abstract: "Members' refresh policies: when each is due, overdue or failing.",
-        subcommands: [Status.self])
+        commandName: "refresh", abstract: "Members' refresh policies: harvest one now, or see when each is due, overdue or failing.",
+        subcommands: [Now.self, Status.self], defaultSubcommand: Now.self)
+
+    struct Now: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "now",
+            abstract: "Harvest a member with --source oai now (calisd ctl refresh CODE).",
+            discussion: """
+                The harvest runs in the daemon, incrementally from the last one. With --wait, waits for it to end and \
+                exits 0 when it succeeded, 1 when it failed (the error is printed).
+                """)
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "The member's code.") var code: String
+        @Flag(name: .long, help: "Wait for the harvest to end and say how it went.") var wait = false
+        @Option(name: .long, help: "With --wait, give up after this many seconds.") var timeout: Int = 3_600
+
+        func run() async throws {
+            let requested = try await options.call("POST", "/v1/refresh/\(CtlPath.segment(code))")
+            let before = try options.decode(RefreshBody.self, requested)
+            guard wait else {
+                if options.json { return options.printRaw(requested) }
+                print("harvest of \(code) requested; see calisd ctl refresh status")
+                return
+            }
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            while ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                let response = try await options.call("GET", "/v1/refresh/\(CtlPath.segment(code))")
+                let now = try options.decode(RefreshBody.self, response)
+                // Ended: not running, and it has started since the request (a new attempt time or due time moved on).
+                if !now.harvesting && now.nextDue != before.nextDue {
+                    if options.json { options.printRaw(response) } else { Self.describe(now) }
+                    if now.failures > 0 { throw ExitCode.failure }
+                    return
+                }
+            }
+            throw CleanExit.message("the harvest of \(code) did not end within \(timeout) s; see calisd ctl refresh status")
+        }
+
+        static func describe(_ body: RefreshBody) {
+            if body.failures > 0 {
+                print("harvest of \(body.member) failed (\(body.failures) in a row): \(body.lastError ?? "no error recorded"); next try \(body.nextDue)")
+            } else if let summary = body.lastHarvest {
+                print(
+                    "harvest of \(body.member) finished: \(summary.records) records, \(summary.deleted) deleted in \(summary.pages) pages, "
+                        + String(format: "%.1f s", summary.seconds) + "; next due \(body.nextDue)")
+            } else {
+                print("harvest of \(body.member) finished; next due \(body.nextDue)")
+            }
+        }
+    }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -285,10 +351,16 @@ struct CtlRefresh: AsyncParsableCommand {
                 print("no member has a refresh policy; set one with calisd ctl members set CODE --refresh-interval 7d --source drop")
                 return
             }
-            print(Table.render(["MEMBER", "SOURCE", "EVERY", "LAST SUCCESS", "NEXT DUE", "STATE", "FAILURES", "LAST ERROR"], policies.map {
-                [$0.member, $0.source, Self.duration($0.intervalSeconds), $0.lastSuccess ?? "never", $0.nextDue, $0.state,
-                 String($0.failures), $0.lastError ?? "-"]
+            print(Table.render(["MEMBER", "SOURCE", "EVERY", "LAST SUCCESS", "NEXT DUE", "STATE", "FAILURES", "LAST HARVEST", "LAST ERROR"], policies.map {
+                [$0.member, $0.source, Self.duration($0.intervalSeconds), $0.lastSuccess ?? "never", $0.nextDue,
+                 $0.harvesting ? "harvesting" : $0.state, String($0.failures), Self.harvest($0), $0.lastError ?? "-"]
             }))
+        }
+
+        static func harvest(_ body: RefreshBody) -> String {
+            guard body.source == "oai" else { return "-" }
+            guard let summary = body.lastHarvest else { return "none yet" }
+            return "\(summary.records) records, \(summary.deleted) deleted, " + String(format: "%.1f s", summary.seconds)
         }
 
         static func duration(_ seconds: Int64) -> String {
