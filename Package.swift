@@ -148,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest"],
+            dependencies: ["Ingest", "Holdings", "MARC", "Store"],
             swiftSettings: strictSettings
         ),
         .testTarget(
