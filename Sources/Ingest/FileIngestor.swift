@@ -110,14 +110,31 @@ public final class FileIngestor: Sendable {
                 if try !processDeleteList(file, path: path, shouldStop: shouldStop) { return .interrupted }
             case .incremental, .full:
                 if ISO20775Reader.isHoldingsXML(path: path) {
-                    if try !processHoldingsDocuments(file, path: path, shouldStop: shouldStop) { return .interrupted }
+                    let documents = try holdingsDocuments(path)
+                    if file.mode == .full && file.progress == 0 && !file.approved {
+                        let carried = Set(documents.compactMap { $0.bibliographicID.map { CatalogStore.iso20775SourceID(bibliographicID: $0) } })
+                        let present = (try? store.holdingsRecordIDs(member: file.member, iso20775: true)) ?? []
+                        if let reason = guardReason([("ISO 20775 holdings records", present)], carried: carried) {
+                            return .finished(try hold(file, path: path, reason: reason))
+                        }
+                    }
+                    if try !processHoldingsDocuments(file, documents, shouldStop: shouldStop) { return .interrupted }
+                    if file.mode == .full {
+                        try store.withdrawAbsentHoldings(fileID: fileID, member: file.member, iso20775: true)
+                    }
                     break
                 }
                 if file.total == nil || (file.mode == .full && file.progress == 0 && !file.approved) {
                     let survey = try survey(path, member: file.member, needsLocalIDs: file.mode == .full && !file.approved)
                     try store.updateFile(id: fileID, state: .active, total: survey.total)
                     status.advance(done: file.progress, total: survey.total)
-                    if file.mode == .full && !file.approved, let reason = guardReason(survey, member: file.member) {
+                    if file.mode == .full && !file.approved,
+                        let reason = guardReason(
+                            [
+                                ("records", try? store.activeLocalIDs(member: file.member)),
+                                ("holdings records", try? store.holdingsRecordIDs(member: file.member)),
+                            ], carried: survey.localIDs)
+                    {
                         return .finished(try hold(file, path: path, reason: reason))
                     }
                 }
@@ -257,16 +274,22 @@ public final class FileIngestor: Sendable {
         return true
     }
 
-    /// An ISO 20775 holdings file: each `<holdings>` document is stored as a holdings record of the bib it
-    /// names, through the same batches, progress and report as MARC records. A full snapshot's withdrawals do
-    /// not apply to it.
-    private func processHoldingsDocuments(_ file: SubmittedFile, path: String, shouldStop: () -> Bool) throws -> Bool {
+    private func holdingsDocuments(_ path: String) throws -> [ISO20775Reader.Document] {
         var documents: [ISO20775Reader.Document] = []
         do {
             try ISO20775Reader.read(path: path) { documents.append($0) }
         } catch let error as HoldingsXMLError {
             throw MARCError(.corrupt, "ISO 20775 holdings XML: \(error.message)")
         }
+        return documents
+    }
+
+    /// An ISO 20775 holdings file: each `<holdings>` document is stored as a holdings record of the bib it
+    /// names, through the same batches, progress and report as MARC records. A full snapshot of them withdraws
+    /// the member's ISO 20775 holdings it does not carry, not its records or MFHDs.
+    private func processHoldingsDocuments(
+        _ file: SubmittedFile, _ documents: [ISO20775Reader.Document], shouldStop: () -> Bool
+    ) throws -> Bool {
         try store.updateFile(id: file.id, state: .active, total: documents.count)
         var records: [IncomingRecord] = []
         var problems: [FileProblem] = []
@@ -274,7 +297,7 @@ public final class FileIngestor: Sendable {
         for (offset, document) in documents.enumerated() where offset >= resumeAt {
             if let bib = document.bibliographicID {
                 var incoming = IncomingRecord(
-                    localID: "iso20775:" + bib, flavour: "unknown", originalEncoding: "utf-8", record: [],
+                    localID: CatalogStore.iso20775SourceID(bibliographicID: bib), flavour: "unknown", originalEncoding: "utf-8", record: [],
                     holdings: document.holdings, holdingsOf: bib)
                 incoming.recordNumber = offset + 1
                 records.append(incoming)
@@ -319,11 +342,11 @@ public final class FileIngestor: Sendable {
 
     /// Why a full snapshot must wait for an admin, or nil when its withdrawals are within the guard: of the
     /// member's records, and of its holdings records (MFHD).
-    private func guardReason(_ survey: Survey, member: String) -> String? {
+    private func guardReason(_ kinds: [(what: String, present: Set<String>?)], carried: Set<String>) -> String? {
         let limit = live.current.withdrawalGuard
-        for (what, present) in [("records", try? store.activeLocalIDs(member: member)), ("holdings records", try? store.holdingsRecordIDs(member: member))] {
+        for (what, present) in kinds {
             guard let present, !present.isEmpty else { continue }
-            let absent = present.subtracting(survey.localIDs).count
+            let absent = present.subtracting(carried).count
             let share = Double(absent) / Double(present.count)
             guard share > limit else { continue }
             return String(

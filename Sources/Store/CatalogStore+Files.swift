@@ -240,11 +240,20 @@ extension CatalogStore {
             total += count
             if count < batchSize { break }
         }
-        // Holdings records the snapshot did not carry again: that member no longer reports those holdings.
+        try withdrawAbsentHoldings(fileID: fileID, member: member, iso20775: false, now: now)
+        return total
+    }
+
+    /// Holdings records (MFHDs, or ISO 20775 documents) of the member that the full snapshot `fileID` did not carry
+    /// again: the member no longer reports those holdings.
+    public func withdrawAbsentHoldings(fileID: Int64, member: String, iso20775: Bool, now: Int64 = Self.now()) throws {
         try writer.write { db in
             try db.execute(
-                sql: "DELETE FROM holdings WHERE bib_member = ? AND source_kind = 'mfhd' AND file_id IS NOT ?",
-                arguments: [member, fileID])
+                sql: """
+                    DELETE FROM holdings WHERE bib_member = ? AND source_kind = 'mfhd' AND (source_local_id LIKE 'iso20775:%') = ?
+                        AND file_id IS NOT ?
+                    """,
+                arguments: [member, iso20775, fileID])
             let holdings = db.changesCount
             if holdings > 0 {
                 try db.execute(
@@ -252,6 +261,5 @@ extension CatalogStore {
                     arguments: [now, member, holdings, fileID])
             }
         }
-        return total
     }
 }

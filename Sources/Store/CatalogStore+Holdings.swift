@@ -121,13 +121,22 @@ extension CatalogStore {
 
     /// The holdings records (MFHD, by 001) a member's holdings were read from: what a full snapshot must carry
     /// again or withdraw.
-    public func holdingsRecordIDs(member: String) throws -> Set<String> {
+    /// The local ids of a member's holdings records: MFHDs, or (`iso20775`) ISO 20775 documents. A full snapshot
+    /// of one kind is compared with its own kind only: bibs with MFHDs in one file, ISO 20775 holdings in another.
+    public func holdingsRecordIDs(member: String, iso20775: Bool = false) throws -> Set<String> {
         try writer.read { db in
             Set(try String.fetchAll(
-                db, sql: "SELECT DISTINCT source_local_id FROM holdings WHERE bib_member = ? AND source_kind = 'mfhd'",
-                arguments: [member]))
+                db,
+                sql: """
+                    SELECT DISTINCT source_local_id FROM holdings
+                    WHERE bib_member = ? AND source_kind = 'mfhd' AND (source_local_id LIKE 'iso20775:%') = ?
+                    """,
+                arguments: [member, iso20775]))
         }
     }
+
+    /// The local id an ISO 20775 `<holdings>` document is stored under: the bib it names, marked as such.
+    public static func iso20775SourceID(bibliographicID: String) -> String { "iso20775:" + bibliographicID }
 
     /// Sets who a member's holdings fields may name: the members it may submit holdings for (a provincial
     /// centre; each must be a member) and its own institution codes. Nil leaves a list as it is.

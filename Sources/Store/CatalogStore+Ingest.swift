@@ -208,6 +208,7 @@ extension CatalogStore {
                         switch try holdings.replace(kind: "mfhd", source: incoming.localID, bib: bib, incoming.holdings, record: incoming.recordNumber) {
                         case .added: counts.added += 1
                         case .replaced: counts.changed += 1
+                        case .unchanged: counts.unchanged += 1
                         }
                     }
                     continue

@@ -6,7 +6,7 @@ import MARC
 /// bib may come with several holdings records under one id). Holdings naming another member go to it only when
 /// the submitter may submit for it; otherwise they are reported and left out.
 final class HoldingsWriter {
-    enum Outcome { case added, replaced }
+    enum Outcome { case added, replaced, unchanged }
 
     let member: String
     let fileID: Int64
@@ -23,6 +23,8 @@ final class HoldingsWriter {
     private let insert: RawStatement
     private let confirmSource: RawStatement
     private let logChange: RawStatement
+    private let stored: RawStatement
+    private let takeOver: RawStatement
 
     init(db: Database, member: String, fileID: Int64, now: Int64) throws {
         self.member = member
@@ -61,10 +63,67 @@ final class HoldingsWriter {
             """)
         confirmSource = try RawStatement(
             db, "UPDATE holdings SET confirmed_at = ? WHERE bib_member = ? AND source_kind = ? AND source_local_id = ?")
+        stored = try RawStatement(
+            db,
+            """
+            SELECT holder, bib_local_id, location, call_number, items, summary, file_id IS ? FROM holdings
+            WHERE bib_member = ? AND source_kind = ? AND source_local_id = ? ORDER BY seq
+            """)
+        takeOver = try RawStatement(
+            db, "UPDATE holdings SET file_id = ?, confirmed_at = ? WHERE bib_member = ? AND source_kind = ? AND source_local_id = ?")
+    }
+
+    /// One stored holding, as compared with one read again.
+    private struct StoredHolding: Equatable {
+        var holder: String
+        var bib: String
+        var location: String?
+        var callNumber: String?
+        var items: Int64?
+        var summary: String?
+    }
+
+    /// What an earlier file stored from this source, or nil when this file stored some of it already (a second
+    /// holdings record under the same id adds to the first).
+    private func storedRows(kind: String, source: String) throws -> [StoredHolding]? {
+        stored.bind(1, fileID)
+        stored.bind(2, member)
+        stored.bind(3, kind)
+        stored.bind(4, source)
+        defer { stored.reset() }
+        var rows: [StoredHolding] = []
+        while try stored.step() {
+            if stored.int64(6) == 1 { return nil }
+            rows.append(
+                StoredHolding(
+                    holder: stored.text(0), bib: stored.text(1), location: stored.isNull(2) ? nil : stored.text(2),
+                    callNumber: stored.isNull(3) ? nil : stored.text(3), items: stored.isNull(4) ? nil : stored.int64(4),
+                    summary: stored.isNull(5) ? nil : stored.text(5)))
+        }
+        return rows
     }
 
     /// Stores `statements` as the holdings read from one source.
+    /// The same holdings sent again are only confirmed and taken over by this file: no change is logged.
     func replace(kind: String, source: String, bib: String, _ statements: [HoldingStatement], record: Int) throws -> Outcome {
+        let held = statements.compactMap { statement in
+            holder(of: statement, record: record, source: source).map { (holder: $0, statement: statement) }
+        }
+        if let previous = try storedRows(kind: kind, source: source), !previous.isEmpty,
+            previous == held.map({
+                StoredHolding(
+                    holder: $0.holder, bib: bib, location: $0.statement.location, callNumber: $0.statement.callNumber,
+                    items: $0.statement.items.map(Int64.init), summary: $0.statement.summary)
+            })
+        {
+            takeOver.bind(1, fileID)
+            takeOver.bind(2, now)
+            takeOver.bind(3, member)
+            takeOver.bind(4, kind)
+            takeOver.bind(5, source)
+            try takeOver.run()
+            return .unchanged
+        }
         removePrevious.bind(1, member)
         removePrevious.bind(2, kind)
         removePrevious.bind(3, source)
@@ -76,8 +135,7 @@ final class HoldingsWriter {
         nextSeq.bind(3, source)
         var seq = try nextSeq.step() ? nextSeq.int64(0) : 1
         nextSeq.reset()
-        for statement in statements {
-            guard let holder = holder(of: statement, record: record, source: source) else { continue }
+        for (holder, statement) in held {
             insert.bind(1, holder)
             insert.bind(2, member)
             insert.bind(3, bib)
@@ -94,8 +152,8 @@ final class HoldingsWriter {
             try insert.run()
             seq += 1
         }
-        if replaced || !statements.isEmpty {
-            try log(replaced ? "holdings-changed" : "holdings-added", bib: bib, kind: kind, source: source, count: statements.count)
+        if replaced || !held.isEmpty {
+            try log(replaced ? "holdings-changed" : "holdings-added", bib: bib, kind: kind, source: source, count: held.count)
         }
         return replaced ? .replaced : .added
     }

@@ -242,4 +242,44 @@ struct HoldingsTests {
         let cut = try #require(after.first { $0.name == "cut.xml" })
         #expect(cut.state == "failed" && cut.reason?.contains("ISO 20775 holdings XML") == true, "\(cut)")
     }
+
+    @Test("ISO 20775 sent again unchanged is only confirmed; a full snapshot of it withdraws the ISO 20775 holdings it leaves out, behind the guard, and nothing else")
+    func iso20775Snapshot() async throws {
+        let daemon = try await DaemonSupport.started(members: ["BNU"])
+        defer { daemon.remove() }
+        let original = try DaemonSupport.fixture("dp2-bnu-isohold.xml")
+        try daemon.drop(try DaemonSupport.fixture("dp2-bnu-cnmarc-10.utf8.iso"), member: "BNU", name: "bibs.iso")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 1)
+        try daemon.drop(original, member: "BNU", name: "isohold.xml")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 2)
+
+        // The same holdings again (not the same bytes): confirmed, nothing logged as changed.
+        try daemon.drop(original + Array("\n".utf8), member: "BNU", name: "again.xml")
+        let again = try #require(try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 3).first { $0.name == "again.xml" })
+        #expect(again.counts.unchanged == 9 && again.counts.changed == 0 && again.counts.added == 0, "\(again.counts)")
+        let feed = String(decoding: try await daemon.get("/v1/changes?since=0&limit=1000").body, as: UTF8.self)
+        #expect(!feed.contains("holdings-changed"), "\(feed)")
+
+        // A full snapshot without the first <holdings> (bib 990002180740203961): 1 of 9 is above the 10 % guard.
+        let text = String(decoding: original, as: UTF8.self)
+        let start = try #require(text.range(of: "<holdings xmlns"))
+        let end = try #require(text.range(of: "</holdings>", range: start.upperBound..<text.endIndex))
+        let snapshot = Array(text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: "").utf8)
+        try daemon.drop(snapshot, member: "BNU", name: "isohold.full.xml")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "BNU", count: 4)
+        let held = try #require(files.first { $0.name == "isohold.full.xml" })
+        #expect(held.state == "held" && held.reason?.contains("1 of the member's 9 ISO 20775 holdings records") == true, "\(held)")
+        let union = try await Self.union(daemon, "BNU", "990002180740203961")
+        #expect(try await Self.holdings(daemon, union).contains { $0.source.localID.hasPrefix("iso20775:") })
+
+        #expect(try daemon.ctl("files", "approve", String(held.id)).status == 0)
+        try await waitUntil("the approved snapshot is done") {
+            try await daemon.json(FileBody.self, "/v1/files/\(held.id)").state == "done"
+        }
+        let after = try await Self.holdings(daemon, union)
+        #expect(!after.contains { $0.source.localID.hasPrefix("iso20775:") }, "\(after)")
+        // The record's own 905 holdings and every record stay: the snapshot was of ISO 20775 holdings only.
+        #expect(after.contains { $0.source.kind == "bib" }, "\(after)")
+        #expect(try await daemon.json(MemberBody.self, "/v1/members/BNU").records == 10)
+    }
 }
