@@ -21,7 +21,7 @@ struct HarvestTests {
             (try? ProcessRunner.run("python3", ["-c", "import oaipmh.server, pymarc"]))?.status == 0
         }
 
-        init(state: [String: Any], batch: Int = 7, slowSeconds: Double = 4) async throws {
+        init(state: [String: Any], batch: Int = 7, slowSeconds: Double = 4, delaySeconds: Double = 0) async throws {
             folder = NSTemporaryDirectory() + "calisd-oai-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -39,7 +39,7 @@ struct HarvestTests {
                 [
                     script, "--marc", DaemonSupport.fixtures.appendingPathComponent("loc-books-50.mrc").path, "--state", statePath,
                     "--port-file", folder + "/port", "--log", folder + "/requests.log", "--batch", "\(batch)",
-                    "--slow-seconds", "\(slowSeconds)",
+                    "--slow-seconds", "\(slowSeconds)", "--delay-seconds", "\(delaySeconds)",
                 ], stdin: null, stdout: output, stderr: output)
             let portPath = folder + "/port"
             try await waitUntil("the OAI-PMH provider listens", timeout: .seconds(30)) {
@@ -172,6 +172,47 @@ struct HarvestTests {
         #expect(restarted.nextDue == before.nextDue && restarted.harvestFrom == before.harvestFrom && restarted.lastSuccess == before.lastSuccess)
         let dashboard = try daemon.ctl("refresh", "status")
         #expect(dashboard.stdoutText.contains("0 records, 0 deleted"), "\(dashboard.stdoutText)")
+    }
+
+    @Test("members due together are all harvested, never more at once than max_concurrent_harvests; their copies merge")
+    func concurrencyLimit() async throws {
+        guard Provider.available else {
+            try #require(ProcessInfo.processInfo.environment["CI"] == nil, "pyoai and pymarc are needed (make deps)")
+            print("skipping: python3 with pyoai and pymarc is not installed (make deps installs them)")
+            return
+        }
+        // Each answer takes 0.2 s: a harvest of 50 records in pages of 10 lasts over a second.
+        let provider = try await Provider(state: [:], batch: 10, delaySeconds: 0.2)
+        defer { provider.stop() }
+        let members = ["M001", "M002", "M003", "M004"]
+        let daemon = try await DaemonSupport.started(
+            members: members, config: Self.config.replacingOccurrences(of: "[refresh]\n", with: "[refresh]\nmax_concurrent_harvests = 2\n"))
+        defer { daemon.remove() }
+        for member in members {
+            let set = try daemon.ctl("members", "set", member, "--refresh-interval", "1d", "--source", "oai", "--oai-url", provider.url)
+            #expect(set.status == 0, "\(set.stderrText)")
+            #expect(try daemon.ctl("refresh", member).status == 0)
+        }
+        var most = 0
+        try await waitUntil("every member is harvested", timeout: .seconds(120)) {
+            let policies = try await daemon.json([RefreshBody].self, "/v1/refresh")
+            most = max(most, policies.filter(\.harvesting).count)
+            return policies.allSatisfy { $0.lastSuccess != nil && !$0.harvesting }
+        }
+        #expect(most == 2, "at most two at once, and two did run together: \(most)")
+        for member in members {
+            #expect(try Self.policy(daemon, member).lastHarvest?.records == 50)
+            _ = try await DaemonSupport.waitForFinished(daemon, member: member, count: 1)
+            #expect(try await Self.activeRecords(daemon, member) == 50)
+        }
+        // Four libraries' copies of one book are one union record.
+        for id in ["00000002", "00000004"] {
+            var unions: Set<String?> = []
+            for member in members {
+                unions.insert(try await daemon.json(SourceRecordBody.self, "/v1/members/\(member)/records/\(id)").unionID)
+            }
+            #expect(unions.count == 1 && !unions.contains(nil), "\(unions)")
+        }
     }
 
     @Test("a provider that cannot be reached fails with what went wrong, and the member shows as failing")

@@ -129,6 +129,7 @@ def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--batch", type=int, default=7)
     parser.add_argument("--slow-seconds", type=float, default=4)
+    parser.add_argument("--delay-seconds", type=float, default=0, help="a pause before every answer")
     arguments = parser.parse_args()
 
     records = []
@@ -142,6 +143,7 @@ def main():
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             query = urllib.parse.urlsplit(self.path).query
+            time.sleep(arguments.delay_seconds)
             with open(arguments.log, "a", encoding="utf-8") as log:
                 log.write(query + "\n")
             parameters = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
