@@ -168,6 +168,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "HarvestTests",
+            dependencies: ["Harvest", "MARC"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "CrosswalkTests",
             dependencies: ["Crosswalk", "MARC", "Dedup", "Store"],
             swiftSettings: strictSettings

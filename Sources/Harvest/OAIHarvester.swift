@@ -99,7 +99,8 @@ struct OAIHarvester {
                 return try await client.request(arguments)
             } catch let error as HarvestError where error.isTransient && attempt + 1 < settings.attemptsPerRequest {
                 var delay = settings.retryAfterSeconds << attempt
-                if case .http(_, let retryAfter?) = error { delay = min(max(retryAfter, 1), 3_600) }
+                // A provider asking for longer than five minutes is better left to the harvest's own backoff.
+                if case .http(_, let retryAfter?) = error, retryAfter <= 300 { delay = max(retryAfter, 1) }
                 attempt += 1
                 summary.retries += 1
                 logger.warning(

@@ -104,7 +104,7 @@ public final class RefreshScheduler: Service, Sendable {
                     "calisd.member": "\(member)", "calisd.records": "\(summary.records)", "calisd.deleted": "\(summary.deleted)",
                     "calisd.pages": "\(summary.pages)", "calisd.files": "\(summary.files.count)", "calisd.seconds": "\(summary.seconds)",
                 ])
-        } catch is CancellationError {
+        } catch where error is CancellationError || Task.isCancelled {
             // Shutdown: the due time stays as it was, so the harvest runs again after the restart.
             logger.notice("harvest stopped by shutdown; it runs again at the next start", metadata: ["calisd.member": "\(member)"])
         } catch {

@@ -7,7 +7,7 @@ import Testing
 /// OAI-PMH harvesting end to end: the real daemon harvests a real third-party OAI-PMH server (pyoai's, serving
 /// the LoC records of the fixtures) on loopback, through the ingest pipeline.
 @Suite("OAI-PMH harvesting", .serialized)
-struct HarvestTests {
+struct HarvestDaemonTests {
     /// The pyoai provider of `Tests/Oracles/oai_provider.py`, on a port of its own choosing.
     final class Provider {
         let folder: String
@@ -137,13 +137,12 @@ struct HarvestTests {
         // (Stamped with that date itself: `from` is inclusive.)
         let changedAt = try #require(first.until)
         provider.clearLog()
-        try provider.setState([
-            "records": [
-                "00000002": ["datestamp": changedAt, "title": "Botanical materia medica, harvested again"],
-                "00000006": ["datestamp": changedAt, "deleted": true],
-                "00000004": ["datestamp": changedAt, "deleted": true],
-            ]
-        ])
+        var changes: [String: Any] = [
+            "00000002": ["datestamp": changedAt, "title": "Botanical materia medica, harvested again"],
+            "00000004": ["datestamp": changedAt, "deleted": true],
+            "00000006": ["datestamp": changedAt, "deleted": true],
+        ]
+        try provider.setState(["records": changes])
         let second = try daemon.ctl("--json", "refresh", "M001", "--wait", "--timeout", "60")
         #expect(second.status == 0, "\(second.stdoutText) \(second.stderrText)")
         let after = try JSONDecoder().decode(RefreshBody.self, from: second.stdout)
@@ -172,6 +171,24 @@ struct HarvestTests {
         #expect(restarted.nextDue == before.nextDue && restarted.harvestFrom == before.harvestFrom && restarted.lastSuccess == before.lastSuccess)
         let dashboard = try daemon.ctl("refresh", "status")
         #expect(dashboard.stdoutText.contains("0 records, 0 deleted"), "\(dashboard.stdoutText)")
+
+        // A day passes (the due time is the database's: set it back) and one more record changed: the scheduler
+        // harvests it by itself, with no one asking.
+        changes["00000007"] = ["datestamp": try #require(restarted.harvestFrom), "title": "Changed while nobody watched"]
+        try provider.setState(["records": changes])
+        let aged = try ProcessRunner.run("sqlite3", [
+            daemon.stateDirectory + "/catalogue.sqlite", ".timeout 10000", "UPDATE refresh_policies SET next_due = 1000 WHERE member = 'M001'",
+        ])
+        #expect(aged.status == 0, "\(aged.stderrText)")
+        var scheduled = restarted
+        try await waitUntil("the scheduler harvests the due member", timeout: .seconds(60)) {
+            scheduled = try Self.policy(daemon, "M001")
+            return scheduled.lastSuccess != restarted.lastSuccess && !scheduled.harvesting
+        }
+        #expect(scheduled.lastHarvest?.records == 1 && scheduled.state == "ok", "\(scheduled)")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: try await DaemonSupport.files(daemon, member: "M001").count)
+        let seventh = try await daemon.get("/v1/members/M001/records/00000007")
+        #expect(String(decoding: seventh.body, as: UTF8.self).contains("Changed while nobody watched"))
     }
 
     @Test("members due together are all harvested, never more at once than max_concurrent_harvests; their copies merge")

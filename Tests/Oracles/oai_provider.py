@@ -141,8 +141,15 @@ def main():
     provider = server.Server(Repository(records, arguments.state), registry, resumption_batch_size=arguments.batch)
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            # OAI-PMH allows the arguments in a form body too (pyoai's client sends them so).
+            length = int(self.headers.get("Content-Length") or 0)
+            self.handle_query(self.rfile.read(length).decode("utf-8"))
+
         def do_GET(self):
-            query = urllib.parse.urlsplit(self.path).query
+            self.handle_query(urllib.parse.urlsplit(self.path).query)
+
+        def handle_query(self, query):
             time.sleep(arguments.delay_seconds)
             with open(arguments.log, "a", encoding="utf-8") as log:
                 log.write(query + "\n")
