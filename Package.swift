@@ -51,13 +51,15 @@ let package = Package(
         .target(name: "CHanziFold"),
         // Holdings read out of MARC: 852/866-868, holdings records (MFHD), CNMARC 905 (SPEC §6).
         .target(name: "Holdings", dependencies: ["MARC", "Store", "CLibXML2"], swiftSettings: strictSettings),
+        // Search text: titles, authors and publishers tokenised for FTS5, CJK as two-character tokens (SPEC §7).
+        .target(name: "Search", dependencies: ["MARC", "Store", "CHanziFold"], swiftSettings: strictSettings),
         // Match keys and the union matching rule behind Store's UnionMatcher (SPEC §5).
         .target(name: "Dedup", dependencies: ["MARC", "Store", "CHanziFold"], swiftSettings: strictSettings),
         // Taking files from the members' drop folders and uploads through to the catalogue (SPEC §4).
         .target(
             name: "Ingest",
             dependencies: [
-                "MARC", "Store", "Holdings", .product(name: "Crypto", package: "swift-crypto"),
+                "MARC", "Store", "Holdings", "Search", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -89,7 +91,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APITypes", "Ingest", "Store", "MARC", "Dedup",
+                "APITypes", "Ingest", "Store", "MARC", "Dedup", "Search",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -113,7 +115,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Store", "Dedup", "Ingest", "Harvest", "API",
+                "Config", "Store", "Dedup", "Ingest", "Harvest", "API", "Search",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

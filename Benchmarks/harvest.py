@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import BINARY, ROOT, WORK, booksall, call, first_records, peak_rss_kib  # noqa: E402
+from load import ROOT, WORK, booksall, call, first_records, peak_rss_kib, start_daemon  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data", "marc", "lc-booksall-2016",
                       "booksall-2016-part01-first20000.utf8.mrc")
@@ -60,23 +60,8 @@ def cpu_seconds(pid):
 
 
 def calisd_harvest(url, count):
-    state = os.path.join(WORK, "harvest-daemon")
-    shutil.rmtree(state, ignore_errors=True)
-    os.makedirs(state)
-    config = os.path.join(state, "calisd.toml")
-    with open(config, "w") as handle:
-        handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n[refresh]\njitter_percent = 0\n')
-    sock = os.path.join(state, "calisd.sock")
-    log = open(os.path.join(state, "calisd.log"), "w")
-    daemon = subprocess.Popen([BINARY, "serve", "--config", config], stderr=log, stdout=log)
+    daemon, _, sock, log = start_daemon("harvest-daemon", "[refresh]\njitter_percent = 0\n")
     try:
-        for _ in range(200):
-            try:
-                if call(sock, "GET", "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
-        assert call(sock, "POST", "/v1/members", json.dumps({"code": "M001", "name": "Benchmark"}).encode())[0] == 201
         settings = {"refresh": {"source": "oai", "interval_seconds": 86400, "oai_url": url}}
         assert call(sock, "PATCH", "/v1/members/M001", json.dumps(settings).encode())[0] == 200
         start, cpu = time.monotonic(), cpu_seconds(daemon.pid)

@@ -87,25 +87,31 @@ def peak_rss_kib(pid):
     return 0
 
 
-def load(path, count):
-    state = os.path.join(WORK, "load")
+def start_daemon(name, extra_config=""):
+    """A release `calisd serve` on a fresh state folder WORK/NAME, answering, with member M001 registered."""
+    state = os.path.join(WORK, name)
     shutil.rmtree(state, ignore_errors=True)
     os.makedirs(state)
     config = os.path.join(state, "calisd.toml")
     with open(config, "w") as handle:
-        handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n' + EXTRA_CONFIG)
+        handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n' + extra_config)
     sock = os.path.join(state, "calisd.sock")
     log = open(os.path.join(state, "calisd.log"), "w")
     daemon = subprocess.Popen([BINARY, "serve", "--config", config], stderr=log, stdout=log)
+    for _ in range(200):
+        try:
+            if call(sock, "GET", "/v1/health")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.05)
+    status, _ = call(sock, "POST", "/v1/members", json.dumps({"code": "M001", "name": "Benchmark"}).encode())
+    assert status == 201, status
+    return daemon, state, sock, log
+
+
+def load(path, count):
+    daemon, state, sock, log = start_daemon("load", EXTRA_CONFIG)
     try:
-        for _ in range(200):
-            try:
-                if call(sock, "GET", "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
-        status, _ = call(sock, "POST", "/v1/members", json.dumps({"code": "M001", "name": "Benchmark"}).encode())
-        assert status == 201, status
         staged = os.path.join(state, "drop", "M001", ".load.mrc.part")
         shutil.copyfile(path, staged)
         start = time.monotonic()

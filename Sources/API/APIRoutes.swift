@@ -91,6 +91,8 @@ struct APIRoutes: Sendable {
             logger.notice(
                 "admin decision", metadata: ["calisd.file": "\(id)", "calisd.decision": "\(rest[2])", "calisd.peer.uid": "\(request.peer.uid)"])
             return .json(Bodies.file(decided))
+        case (.GET, ["search"]):
+            return try search(request)
         case (.GET, ["records"]):
             return try lookup(request)
         case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
@@ -145,7 +147,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count)) || (rest.first == "refresh" && rest.count == 2)
     }

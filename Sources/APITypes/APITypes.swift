@@ -249,6 +249,45 @@ public struct VerifyBody: Codable, Sendable, Equatable {
 }
 
 /// Union records found by a lookup.
+/// A page of search results, best first, and the cursor of the next page.
+public struct SearchResultsBody: Codable, Sendable, Equatable {
+    /// One union record found: what its master says, and who holds it.
+    public struct Hit: Codable, Sendable, Equatable {
+        public var id: String
+        public var title: String?
+        public var vernacularTitle: String?
+        public var author: String?
+        public var publisher: String?
+        public var year: String?
+        public var members: [String]
+        public var score: Double
+        public init(
+            id: String, title: String?, vernacularTitle: String?, author: String?, publisher: String?, year: String?, members: [String],
+            score: Double
+        ) {
+            self.id = id
+            self.title = title
+            self.vernacularTitle = vernacularTitle
+            self.author = author
+            self.publisher = publisher
+            self.year = year
+            self.members = members
+            self.score = score
+        }
+        enum CodingKeys: String, CodingKey {
+            case id, title, author, publisher, year, members, score
+            case vernacularTitle = "vernacular_title"
+        }
+    }
+
+    public var records: [Hit]
+    public var next: String?
+    public init(records: [Hit], next: String?) {
+        self.records = records
+        self.next = next
+    }
+}
+
 public struct UnionListBody: Codable, Sendable, Equatable {
     public var records: [UnionRecordBody]
     public init(records: [UnionRecordBody]) {

@@ -5,6 +5,7 @@ import Foundation
 import Harvest
 import Ingest
 import Logging
+import Search
 import ServiceLifecycle
 import Store
 import UnixSignals
@@ -31,6 +32,13 @@ public enum CalisdDaemon {
             throw DaemonError.store("cannot open the catalogue at \(config.databasePath): \(error)")
         }
         defer { close(lock) }
+        do {
+            // A catalogue from before search (or restored from elsewhere) is indexed before ingest writes to it.
+            let indexed = try store.indexMissingSearchText { SearchText.of($0) }
+            if indexed > 0 { logger.notice("search index built for existing records", metadata: ["calisd.count": "\(indexed)"]) }
+        } catch {
+            throw DaemonError.store("cannot build the search index of \(config.databasePath): \(error)")
+        }
         let live = LiveSettings(Self.liveValues(config))
         let status = IngestStatus()
         let settings = IngestSettings(

@@ -1,5 +1,6 @@
 import Holdings
 import MARC
+import Search
 import Store
 
 /// Decides, for each item a reader yields, whether it is stored (with its warnings) or rejected (with why).
@@ -55,6 +56,7 @@ enum RecordTriage {
             deleted: deleted, keys: deleted ? [] : keys(record), quality: RecordQuality.of(record),
             holdings: deleted ? [] : HoldingsExtractor.holdings(of: record))
         incoming.recordNumber = number
+        if !deleted { incoming.search = SearchText.of(record) }
         let warnings = (typeWarning.map { [$0] } ?? []) + item.diagnostics.filter { $0.severity == .warning }.map {
             FileProblem(recordNumber: number, localID: localID, severity: .warning, reason: "\($0.code): \($0.message)")
         }

@@ -225,10 +225,12 @@ extension CatalogStore {
                         SELECT id FROM source_records WHERE member = ? AND status = 'active' AND locked = 0
                             AND confirmed_file IS NOT ? LIMIT ?
                         """, arguments: [member, fileID, batchSize])
+                let searchIndex = try SearchIndexWriter(db: db)
                 for id in ids {
                     try db.execute(
                         sql: "UPDATE source_records SET status = 'withdrawn', file_id = ?, updated_at = ? WHERE id = ?",
                         arguments: [fileID, now, id])
+                    try searchIndex.removeRecord(id)
                     try db.execute(
                         sql: "INSERT INTO changes (at, kind, source_id, member) VALUES (?, 'record-withdrawn', ?, ?)",
                         arguments: [now, id, member])

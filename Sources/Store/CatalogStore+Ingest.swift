@@ -34,6 +34,8 @@ public struct IncomingRecord: Sendable {
     public var holdings: [HoldingStatement]
     /// For a holdings record (MFHD): the local id of the bib it belongs to. It is stored as holdings only.
     public var holdingsOf: String?
+    /// What it is found by in search, tokenised.
+    public var search: RecordSearchText?
     /// Its place in the file, for the report.
     public var recordNumber = 0
 
@@ -192,6 +194,7 @@ extension CatalogStore {
                 db, "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
             let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
             let holdings = try HoldingsWriter(db: db, member: member, fileID: fileID, now: now)
+            let searchIndex = try SearchIndexWriter(db: db)
             func log(_ kind: String, _ id: Int64) throws {
                 change.bind(1, now)
                 change.bind(2, kind)
@@ -232,6 +235,7 @@ extension CatalogStore {
                     delete.bind(3, existing.id)
                     try delete.run()
                     try log("record-deleted", existing.id)
+                    try searchIndex.removeRecord(existing.id)
                     try placement.remove(sourceID: existing.id, member: member)
                     _ = try holdings.remove(kind: "bib", source: incoming.localID)
                     counts.deleted += 1
@@ -253,6 +257,7 @@ extension CatalogStore {
                     let id = insert.int64(0)
                     insert.reset()
                     try log("record-added", id)
+                    try searchIndex.set(id, incoming.search)
                     try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
                     if !incoming.holdings.isEmpty {
                         _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
@@ -280,6 +285,7 @@ extension CatalogStore {
                 update.bind(10, existing.id)
                 try update.run()
                 try log("record-changed", existing.id)
+                try searchIndex.set(existing.id, incoming.search)
                 try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
                 _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
                 counts.changed += 1

@@ -269,5 +269,12 @@ CREATE TABLE oai_identifiers (
     PRIMARY KEY (member, identifier)
 ) STRICT, WITHOUT ROWID;
 """#),
+        ("0013_record_search", #"""
+-- Search by title, author and publisher (SPEC §7), one row per source record (rowid = source_records.id), so
+-- every member's form of a title finds the union record. The text is tokenised by calisd before it is stored
+-- (Sources/Search): folded words, and overlapping two-character tokens for Chinese, Japanese and Korean, which
+-- FTS5's own tokenisers cannot split into words; unicode61 then only splits on the spaces calisd put in.
+CREATE VIRTUAL TABLE record_search USING fts5(title, author, publisher, tokenize = 'unicode61 remove_diacritics 0');
+"""#),
     ]
 }

@@ -41,6 +41,19 @@ enum DaemonSupport {
         return copy
     }
 
+    /// `record` with its 245 replaced by one holding only `$a title`.
+    static func rewriteTitle(_ record: MARCRecord, _ title: String) -> MARCRecord {
+        var copy = MARCRecord(leader: record.leader)
+        for field in record.fields {
+            if field.tag == "245" {
+                copy.appendDataField("245", indicators: (0x31, 0x30), subfields: [(UInt8(ascii: "a"), title)])
+            } else {
+                copy.append(field)
+            }
+        }
+        return copy
+    }
+
     /// `record` as ISO 2709 with its fifth field made unfindable — that directory entry's start turned to
     /// letters and the field's terminator removed — so reading it is an error, not a recovered warning.
     static func unreadable(_ record: MARCRecord) throws -> [UInt8] {

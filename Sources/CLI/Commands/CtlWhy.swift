@@ -72,8 +72,53 @@ struct CtlWhy: AsyncParsableCommand {
 /// `calisd ctl records …`: one record, and why two records are or are not one.
 struct CtlRecords: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "records", abstract: "Union records and members' records: show, why, merge, split, unlink, lock.",
-        subcommands: [Show.self, CtlWhy.self, Merge.self, Split.self, Unlink.self, Lock.self])
+        commandName: "records", abstract: "Union records and members' records: show, search, why, merge, split, unlink, lock.",
+        subcommands: [Show.self, Search.self, CtlWhy.self, Merge.self, Split.self, Unlink.self, Lock.self])
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find union records by words of their titles, authors and publishers, in any script.",
+            discussion: """
+                Every word must match; Chinese, Japanese and Korean match as written (a two-character word or a longer \
+                fragment; traditional or simplified Chinese alike). A trailing * makes a word a prefix. Best first; \
+                --cursor continues where the previous page's "next" said.
+                """)
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "Words to find in any of title, author and publisher.") var words: [String] = []
+        @Option(name: .long, help: "Words of the title.") var title: String?
+        @Option(name: .long, help: "Words of an author's name.") var author: String?
+        @Option(name: .long, help: "Words of the publisher's name.") var publisher: String?
+        @Option(name: .long, help: "Results per page, 1 to 100.") var limit: Int = 20
+        @Option(name: .long, help: "The next page's cursor.") var cursor: String?
+
+        func validate() throws {
+            guard !words.isEmpty || title != nil || author != nil || publisher != nil else {
+                throw ValidationError("Say what to find: words, or --title, --author, --publisher.")
+            }
+            guard (1...100).contains(limit) else { throw ValidationError("--limit must be from 1 to 100.") }
+        }
+
+        func run() async throws {
+            var query = [("limit", String(limit))]
+            if !words.isEmpty { query.append(("q", words.joined(separator: " "))) }
+            for (name, value) in [("title", title), ("author", author), ("publisher", publisher), ("cursor", cursor)] {
+                if let value { query.append((name, value)) }
+            }
+            let target = "/v1/search?" + query.map { "\($0.0)=\(CtlPath.segment($0.1))" }.joined(separator: "&")
+            let response = try await options.call("GET", target)
+            if options.json { return options.printRaw(response) }
+            let page = try options.decode(SearchResultsBody.self, response)
+            if page.records.isEmpty {
+                print("nothing found")
+                return
+            }
+            print(Table.render(["UNION RECORD", "TITLE", "AUTHOR", "PUBLISHER", "YEAR", "HELD BY"], page.records.map {
+                [$0.id, [$0.vernacularTitle, $0.title].compactMap { $0 }.joined(separator: " = "), $0.author ?? "-", $0.publisher ?? "-",
+                 $0.year ?? "-", $0.members.joined(separator: ",")]
+            }))
+            if let next = page.next { print("more: calisd ctl records search … --cursor \(next)") }
+        }
+    }
 
     /// merge, split and unlink: the same request to three routes.
     static func link(_ options: CtlOptions, _ action: String, _ a: String, _ b: String, _ done: String) async throws {
