@@ -82,6 +82,7 @@ struct APIError: Error {
 
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+    static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
     static let forbidden = APIError(.forbidden, "forbidden", "admin only: the peer must be root or in the configured admin_group")
 
     var response: APIResponse { .error(status, code, message) }

@@ -19,7 +19,13 @@ extension APIRoutes {
         guard request.method == .POST, path.count == 4, path[0] == "v1", path[1] == "members", path[3] == "files" else {
             return nil
         }
-        guard request.peer.isAdmin(adminGroup: context.live.current.adminGroup) else { return .refused(.forbidden) }
+        do {
+            try Caller.of(request, store: context.store, adminGroup: context.live.current.adminGroup).requireMemberOrAdmin(path[2])
+        } catch let error as APIError {
+            return .refused(error)
+        } catch {
+            return .refused(APIError(.internalServerError, "internal", "the catalogue cannot be read"))
+        }
         do {
             guard try context.store.member(code: path[2]) != nil else {
                 return .refused(.notFound("no member \(path[2]); add it with `calisd ctl members add \(path[2]) --name NAME`"))

@@ -42,6 +42,7 @@ struct APIRoutes: Sendable {
     private func route(_ request: APIRequest) async throws -> APIResponse {
         let path = request.path
         guard path.first == "v1" else { throw APIError.notFound("no such route; the API is under /v1") }
+        let caller = try Caller.of(request, store: context.store, adminGroup: context.live.current.adminGroup)
         switch (request.method, Array(path.dropFirst())) {
         case (.GET, ["health"]):
             return .json(HealthBody(status: "ok"))
@@ -62,24 +63,33 @@ struct APIRoutes: Sendable {
         case (.GET, let rest) where rest.count == 4 && rest[0] == "members" && rest[2] == "records":
             return try sourceRecord(member: rest[1], localID: rest[3], request)
         case (.GET, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "files":
-            try requireAdmin(request)
+            try caller.requireMemberOrAdmin(rest[1])
             guard try context.store.member(code: rest[1]) != nil else { throw unknownMember(rest[1]) }
             return .json(try context.store.files(member: rest[1], limit: limit(request)).map(Bodies.file))
         case (.GET, ["files"]):
-            try requireAdmin(request)
+            var member = request.query["member"]
+            if case .member(let own) = caller {
+                // A member lists its own files only.
+                try caller.requireMemberOrAdmin(member ?? own)
+                member = own
+            } else {
+                try requireAdmin(request)
+            }
             let state = try request.query["state"].map { text in
                 guard let state = SubmittedFile.State(rawValue: text) else {
                     throw APIError.badRequest("state must be one of queued, active, done, held, rejected, failed")
                 }
                 return state
             }
-            return .json(try context.store.files(member: request.query["member"], state: state, limit: limit(request)).map(Bodies.file))
+            return .json(try context.store.files(member: member, state: state, limit: limit(request)).map(Bodies.file))
         case (.GET, let rest) where rest.count == 2 && rest[0] == "files":
-            try requireAdmin(request)
-            return .json(Bodies.file(try file(rest[1])))
+            let file = try file(rest[1])
+            try caller.requireMemberOrAdmin(file.member)
+            return .json(Bodies.file(file))
         case (.GET, let rest) where rest.count == 3 && rest[0] == "files" && rest[2] == "report":
-            try requireAdmin(request)
-            let id = try file(rest[1]).id
+            let file = try file(rest[1])
+            try caller.requireMemberOrAdmin(file.member)
+            let id = file.id
             guard let report = try context.store.report(ofFile: id) else {
                 throw APIError.notFound("file \(id) has no report yet: it is not finished")
             }
@@ -93,6 +103,18 @@ struct APIRoutes: Sendable {
             return .json(Bodies.file(decided))
         case (.GET, ["search"]):
             return try search(request)
+        case (.POST, let rest) where rest.count == 3 && rest[0] == "members" && rest[2] == "tokens":
+            try requireAdmin(request)
+            return try createToken(rest[1], request)
+        case (.GET, ["tokens"]):
+            try requireAdmin(request)
+            return .json(try context.store.tokens(member: request.query["member"]).map { Bodies.token($0) })
+        case (.POST, let rest) where rest.count == 3 && rest[0] == "tokens" && rest[2] == "revoke":
+            try requireAdmin(request)
+            guard let id = Int64(rest[1]), id > 0 else { throw APIError.badRequest("a token id is a positive whole number") }
+            let revoked = try context.store.revokeToken(id: id, by: "uid \(request.peer.uid)")
+            logger.notice("admin token revoked", metadata: ["calisd.token": "\(id)", "calisd.member": "\(revoked.member)", "calisd.peer.uid": "\(request.peer.uid)"])
+            return .json(Bodies.token(revoked))
         case (.GET, ["records"]):
             return try lookup(request)
         case (.GET, let rest) where rest.count == 2 && rest[0] == "records":
@@ -147,13 +169,14 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"] || rest == ["tokens"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count)) || (rest.first == "refresh" && rest.count == 2)
+            || (rest.first == "tokens" && rest.count == 3)
     }
 
     func requireAdmin(_ request: APIRequest) throws {
-        guard request.peer.isAdmin(adminGroup: context.live.current.adminGroup) else { throw APIError.forbidden }
+        try Caller.of(request, store: context.store, adminGroup: context.live.current.adminGroup).requireAdmin()
     }
 
     private func unknownMember(_ code: String) -> APIError {
@@ -204,6 +227,23 @@ struct APIRoutes: Sendable {
             records: try context.store.activeRecordCount(member: member.code),
             files: try context.store.fileCount(member: member.code), priority: member.priority, maySubmitFor: member.maySubmitFor,
             institutionCodes: member.institutionCodes)
+    }
+
+    /// `POST /v1/members/{code}/tokens` (admin): a new token for the member, shown in this answer only.
+    private func createToken(_ code: String, _ request: APIRequest) throws -> APIResponse {
+        var label = ""
+        if !request.body.isEmpty {
+            guard let body = try? JSONDecoder().decode(NewTokenBody.self, from: Data(request.body)) else {
+                throw APIError.badRequest("the body must be JSON {\"label\": \"what the token is for\"} or empty")
+            }
+            label = body.label ?? ""
+        }
+        guard label.count <= 200, !label.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw APIError.badRequest("label must be at most 200 characters, with no control characters")
+        }
+        let (token, secret) = try context.store.createToken(member: code, label: label, by: "uid \(request.peer.uid)")
+        logger.notice("admin token created", metadata: ["calisd.token": "\(token.id)", "calisd.member": "\(code)", "calisd.peer.uid": "\(request.peer.uid)"])
+        return .json(Bodies.token(token, secret: secret), status: .created)
     }
 
     private func changeMember(_ code: String, _ request: APIRequest) throws -> APIResponse {

@@ -33,6 +33,12 @@ enum Bodies {
 
     static let identifierKinds: Set<String> = ["isbn", "issn", "lccn", "oclc", "csbn", "sysno"]
 
+    static func token(_ token: MemberToken, secret: String? = nil) -> TokenBody {
+        TokenBody(
+            id: token.id, member: token.member, label: token.label, createdAt: timestamp(token.createdAt), createdBy: token.createdBy,
+            revokedAt: token.revokedAt.map(timestamp), token: secret)
+    }
+
     static func refresh(_ policy: RefreshPolicy, harvesting: Set<String> = []) -> RefreshBody {
         let now = CatalogStore.now()
         let state = policy.failures > 0 ? "failing" : policy.isOverdue(now: now) ? "overdue" : "ok"

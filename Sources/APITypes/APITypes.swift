@@ -507,6 +507,37 @@ public struct HarvestSummary: Codable, Sendable, Equatable {
 }
 
 
+/// A member's token as listed; `token` only in the answer that made it.
+public struct TokenBody: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var member: String
+    public var label: String
+    public var createdAt: String
+    public var createdBy: String
+    public var revokedAt: String?
+    public var token: String?
+    public init(id: Int64, member: String, label: String, createdAt: String, createdBy: String, revokedAt: String?, token: String?) {
+        self.id = id
+        self.member = member
+        self.label = label
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.revokedAt = revokedAt
+        self.token = token
+    }
+    enum CodingKeys: String, CodingKey {
+        case id, member, label, token
+        case createdAt = "created_at"
+        case createdBy = "created_by"
+        case revokedAt = "revoked_at"
+    }
+}
+
+public struct NewTokenBody: Codable, Sendable, Equatable {
+    public var label: String?
+    public init(label: String?) { self.label = label }
+}
+
 public struct NewMemberBody: Codable, Sendable, Equatable {
     public var code: String
     public var name: String

@@ -62,9 +62,10 @@ public final class DaemonProcess: @unchecked Sendable {
         return result == 0
     }
 
-    /// Starts the daemon and waits until it answers `/v1/health`.
+    /// Starts the daemon and waits until it answers `/v1/health` (generously: the whole suite starts dozens of
+    /// daemons at once on two cores).
     /// - Parameter launcher: a program that starts calisd for us (`systemd-socket-activate -l SOCKET`).
-    public func start(environment: [String: String] = [:], launcher: [String] = [], timeout: Duration = .seconds(30)) async throws {
+    public func start(environment: [String: String] = [:], launcher: [String] = [], timeout: Duration = .seconds(120)) async throws {
         let command = launcher + [binary, "serve", "--config", configPath]
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "JOURNAL_STREAM")

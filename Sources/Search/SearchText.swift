@@ -47,7 +47,7 @@ public enum SearchText {
 /// How text becomes search tokens, the same way for records and queries. Words in alphabetic scripts are
 /// folded (case, diacritics, full-width forms). Chinese, Japanese and Korean runs have no spaces between words,
 /// so they become overlapping two-character tokens (traditional Chinese folded to simplified), with the run's
-/// last character alone as well: a two-character word is one token, a longer one a phrase of tokens, and one
+/// last character alone as well: a two-character word is one token, a longer one all of its tokens, and one
 /// character the prefix of a token.
 public enum SearchTokens {
     enum Piece: Equatable {
@@ -71,8 +71,7 @@ public enum SearchTokens {
         var run: [Unicode.Scalar] = []
         func flush() {
             if !word.isEmpty {
-                let folded = String(word).folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-                pieces.append(.word(folded))
+                pieces.append(.word(fold(word)))
                 word = String.UnicodeScalarView()
             }
             if !run.isEmpty {
@@ -80,7 +79,9 @@ public enum SearchTokens {
                 run = []
             }
         }
-        for scalar in text.precomposedStringWithCompatibilityMapping.unicodeScalars {
+        // Foundation's normalisation is slow on Linux: most text is ASCII and needs none.
+        let ascii = text.utf8.allSatisfy { $0 < 0x80 }
+        for scalar in (ascii ? text : text.precomposedStringWithCompatibilityMapping).unicodeScalars {
             if isIdeographic(scalar) {
                 if !word.isEmpty { flush() }
                 run.append(Unicode.Scalar(calisd_hanzi_simplified(scalar.value)) ?? scalar)
@@ -95,6 +96,20 @@ public enum SearchTokens {
         }
         flush()
         return pieces
+    }
+
+    /// A word without case or diacritics: ASCII by hand (most words, and fast), the rest through Foundation.
+    static func fold(_ word: String.UnicodeScalarView) -> String {
+        if word.allSatisfy({ $0.isASCII }) {
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(word.count)
+            for scalar in word {
+                let byte = UInt8(scalar.value)
+                bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return String(word).folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
     }
 
     static func tokens(_ run: [Unicode.Scalar]) -> [String] {
@@ -129,8 +144,8 @@ public enum SearchTokens {
                     if run.count == 1 {
                         terms.append("\"\(String(run[0]))\"*")
                     } else {
-                        // The run's tokens in a row, without its last character alone.
-                        terms.append("\"" + tokens(run).dropLast().joined(separator: " ") + "\"")
+                        // Every overlapping pair of the run (the index keeps no positions, so not as a phrase).
+                        terms += tokens(run).dropLast().map { "\"\($0)\"" }
                     }
                 }
             }

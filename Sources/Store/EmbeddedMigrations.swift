@@ -274,7 +274,24 @@ CREATE TABLE oai_identifiers (
 -- every member's form of a title finds the union record. The text is tokenised by calisd before it is stored
 -- (Sources/Search): folded words, and overlapping two-character tokens for Chinese, Japanese and Korean, which
 -- FTS5's own tokenisers cannot split into words; unicode61 then only splits on the spaces calisd put in.
-CREATE VIRTUAL TABLE record_search USING fts5(title, author, publisher, tokenize = 'unicode61 remove_diacritics 0');
+-- detail=column: no token positions. A run of ideographs is matched as all of its overlapping two-character
+-- tokens, which chain it almost as tightly as a phrase; positions would only make the index larger.
+CREATE VIRTUAL TABLE record_search USING fts5(
+    title, author, publisher, tokenize = 'unicode61 remove_diacritics 0', detail = column);
+"""#),
+        ("0014_member_tokens", #"""
+-- Member identity (SPEC §7): a member is a bearer token. Only the SHA-256 of a token is kept; the token itself is
+-- shown once, when it is made. A revoked token stays listed, and stops working at once.
+CREATE TABLE member_tokens (
+    id          INTEGER PRIMARY KEY,
+    member      TEXT NOT NULL REFERENCES members(code),
+    hash        BLOB NOT NULL UNIQUE,
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    revoked_at  INTEGER
+) STRICT;
+CREATE INDEX member_tokens_by_member ON member_tokens(member);
 """#),
     ]
 }

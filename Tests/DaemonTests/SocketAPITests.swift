@@ -167,11 +167,14 @@ struct SocketAPITests {
         #expect(try Self.curl(daemon, ["http://calisd/v1/health"], as: nobody).stdoutText.contains("200"))
         for arguments in [
             ["http://calisd/v1/members"], ["-X", "POST", "-d", #"{"code":"M002","name":"x"}"#, "http://calisd/v1/members"],
-            ["-X", "POST", "--data-binary", "@/dev/null", "http://calisd/v1/members/M001/files"], ["http://calisd/v1/files"],
+            ["http://calisd/v1/files"],
         ] {
             let result = try Self.curl(daemon, arguments, as: nobody)
             #expect(result.stdoutText.contains(#""code":"forbidden""#) && result.stdoutText.contains("\n403"), "\(arguments)")
         }
+        // An upload is a member's own business too: without its token, 401 (TokenTests has the rest).
+        let upload = try Self.curl(daemon, ["-X", "POST", "--data-binary", "@/dev/null", "http://calisd/v1/members/M001/files"], as: nobody)
+        #expect(upload.stdoutText.contains(#""code":"unauthorized""#) && upload.stdoutText.contains("\n401"), "\(upload.stdoutText)")
         #expect(try await daemon.json([MemberBody].self, "/v1/members").count == 1)
     }
 }

@@ -18,7 +18,7 @@ struct Ctl: AsyncParsableCommand {
             """,
         subcommands: [
             CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self, CtlRefresh.self,
-            CtlVerify.self, CtlBackup.self, CtlExport.self,
+            CtlTokens.self, CtlVerify.self, CtlBackup.self, CtlExport.self,
         ]
     )
 
