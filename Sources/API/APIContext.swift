@@ -16,12 +16,15 @@ public struct APIContext: Sendable {
     public var startedAt: Date
     /// The harvest scheduler, as far as the routes need it.
     public var refresh: RefreshControl
+    public var metrics: APIMetrics
 
     public init(
         store: CatalogStore, ingest: IngestService, dropDirectory: String, uploadsDirectory: String, databasePath: String,
-        live: LiveSettings, version: String, startedAt: Date = Date(), refresh: RefreshControl = RefreshControl()
+        live: LiveSettings, version: String, startedAt: Date = Date(), refresh: RefreshControl = RefreshControl(),
+        metrics: APIMetrics = APIMetrics()
     ) {
         self.refresh = refresh
+        self.metrics = metrics
         self.store = store
         self.ingest = ingest
         self.dropDirectory = dropDirectory

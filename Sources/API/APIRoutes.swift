@@ -41,6 +41,10 @@ struct APIRoutes: Sendable {
 
     private func route(_ request: APIRequest) async throws -> APIResponse {
         let path = request.path
+        if path == ["metrics"] {
+            guard request.method == .GET else { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here") }
+            return APIResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: try context.metrics.exposition(context))
+        }
         guard path.first == "v1" else { throw APIError.notFound("no such route; the API is under /v1") }
         let caller = try Caller.of(request, store: context.store, adminGroup: context.live.current.adminGroup)
         switch (request.method, Array(path.dropFirst())) {

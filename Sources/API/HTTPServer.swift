@@ -106,7 +106,10 @@ public final class HTTPServer: Service, Sendable {
     ) async throws -> Bool {
         var keepAlive = head.isKeepAlive
         var response: APIResponse
+        let started = ContinuousClock.now
+        var path: [String] = []
         if let target = APIRequest.parseTarget(head.uri) {
+            path = target.path
             var request = APIRequest(
                 method: head.method, path: target.path, query: target.query, headers: head.headers, body: [], peer: peer)
             if let upload = routes.uploadTarget(request) {
@@ -134,6 +137,7 @@ public final class HTTPServer: Service, Sendable {
             try await discardBody(&parts)
             response = APIError.badRequest("the request target is not a valid path").response
         }
+        routes.context.metrics.observe(path: path, status: response.status.code, duration: ContinuousClock.now - started)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))

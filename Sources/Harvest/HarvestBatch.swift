@@ -77,7 +77,7 @@ final class HarvestBatch {
             sequence += 1
             let path = folder + "/" + StateFolders.uniqueName(for: "\(member)-oai-\(stamp)-\(sequence).delete.txt")
             guard FileManager.default.createFile(atPath: path, contents: Data((localIDs.joined(separator: "\n") + "\n").utf8)) else {
-                throw HarvestError.transport("cannot write \(path)")
+                throw HarvestError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
             }
             files.append(try ingest.submit(received: path, member: member, name: "oai-\(stamp)-\(sequence).delete.txt"))
         }
@@ -101,7 +101,7 @@ final class HarvestBatch {
         sequence += 1
         let path = folder + "/" + StateFolders.uniqueName(for: "\(member)-oai-\(stamp)-\(sequence).xml")
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw HarvestError.transport("cannot write \(path)")
+            throw HarvestError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         try handle.write(contentsOf: Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<collection xmlns=\"\(OAIResponse.marcNamespace)\">\n".utf8))
         self.handle = handle

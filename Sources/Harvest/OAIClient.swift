@@ -15,6 +15,8 @@ public enum HarvestError: Error, CustomStringConvertible, Sendable {
     case oai(code: String, message: String)
     /// The member's settings cannot work (a bad URL, a metadata format that is not MARCXML).
     case configuration(String)
+    /// The state folder cannot take what was harvested (disk full, permissions).
+    case storage(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum HarvestError: Error, CustomStringConvertible, Sendable {
         case .transport(let message): message
         case .oai(let code, let message): "OAI-PMH error \(code)" + (message.isEmpty ? "" : ": \(message)")
         case .configuration(let message): message
+        case .storage(let message): message
         }
     }
 
@@ -31,7 +34,7 @@ public enum HarvestError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .malformed, .transport: true
         case .http(let status, _): status >= 500 || status == 429 || status == 408
-        case .oai, .configuration: false
+        case .oai, .configuration, .storage: false
         }
     }
 }

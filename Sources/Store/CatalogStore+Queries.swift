@@ -175,3 +175,31 @@ extension CatalogStore {
             })
     }
 }
+
+/// The file log summed up, for /metrics: files by state, and the records they carried by outcome.
+public struct IngestTotals: Sendable, Equatable {
+    public var files: [String: Int] = [:]
+    public var records: [String: Int] = [:]
+}
+
+extension CatalogStore {
+    public func ingestTotals() throws -> IngestTotals {
+        try writer.read { db in
+            var totals = IngestTotals()
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT state, count(*) AS files, sum(read) AS read, sum(added) AS added, sum(changed) AS changed,
+                        sum(unchanged) AS unchanged, sum(deleted) AS deleted, sum(rejected) AS rejected
+                    FROM files GROUP BY state
+                    """)
+            {
+                totals.files[row["state"]] = row["files"]
+                for outcome in ["read", "added", "changed", "unchanged", "deleted", "rejected"] {
+                    totals.records[outcome, default: 0] += row[outcome] ?? 0
+                }
+            }
+            return totals
+        }
+    }
+}
