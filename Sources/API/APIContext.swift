@@ -17,12 +17,15 @@ public struct APIContext: Sendable {
     /// The harvest scheduler, as far as the routes need it.
     public var refresh: RefreshControl
     public var metrics: APIMetrics
+    /// What `POST /v1/prune` removes.
+    public var retention: Retention
 
     public init(
         store: CatalogStore, ingest: IngestService, dropDirectory: String, uploadsDirectory: String, databasePath: String,
         live: LiveSettings, version: String, startedAt: Date = Date(), refresh: RefreshControl = RefreshControl(),
-        metrics: APIMetrics = APIMetrics()
+        metrics: APIMetrics = APIMetrics(), retention: Retention = Retention()
     ) {
+        self.retention = retention
         self.refresh = refresh
         self.metrics = metrics
         self.store = store

@@ -133,6 +133,12 @@ struct APIRoutes: Sendable {
         case (.POST, ["backup"]):
             try requireAdmin(request)
             return try await backup(request)
+        case (.POST, ["prune"]):
+            try requireAdmin(request)
+            let (store, retention, logger) = (context.store, context.retention, logger)
+            let outcome = try await Self.offRequestThreads { try retention.prune(store, logger: logger) }
+            logger.notice("admin prune", metadata: ["calisd.peer.uid": "\(request.peer.uid)"])
+            return .json(PruneBody(archivedFiles: outcome.archivedFilesRemoved, bytes: outcome.bytesRemoved, changes: outcome.changesRemoved))
         case (.GET, ["verify"]):
             try requireAdmin(request)
             let checks = try context.store.verify().map { VerifyBody.Check(name: $0.name, ok: $0.ok, detail: $0.detail) }
@@ -173,7 +179,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"] || rest == ["tokens"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"] || rest == ["tokens"] || rest == ["prune"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count)) || (rest.first == "refresh" && rest.count == 2)
             || (rest.first == "tokens" && rest.count == 3)

@@ -507,6 +507,22 @@ public struct HarvestSummary: Codable, Sendable, Equatable {
 }
 
 
+/// What a prune removed.
+public struct PruneBody: Codable, Sendable, Equatable {
+    public var archivedFiles: Int
+    public var bytes: Int64
+    public var changes: Int
+    public init(archivedFiles: Int, bytes: Int64, changes: Int) {
+        self.archivedFiles = archivedFiles
+        self.bytes = bytes
+        self.changes = changes
+    }
+    enum CodingKeys: String, CodingKey {
+        case bytes, changes
+        case archivedFiles = "archived_files"
+    }
+}
+
 /// A member's token as listed; `token` only in the answer that made it.
 public struct TokenBody: Codable, Sendable, Equatable {
     public var id: Int64

@@ -28,6 +28,12 @@ public struct CalisdConfig: Sendable, Equatable {
     public var harvestTimeoutSeconds = 120
     /// `[refresh] jitter_percent`: a harvest's next due time is pushed back by a random share of its interval up to this.
     public var harvestJitterPercent = 10
+    /// `[retention] archive_days`: archived submitted files finished longer ago are removed (0: kept for ever).
+    public var archiveDays = 365
+    /// `[retention] archive_max_mb`: the oldest archived files are removed while the archive is larger, in MiB (0: no limit).
+    public var archiveMaxMegabytes = 0
+    /// `[retention] changes_days`: change-log entries older than this are removed (0: kept for ever).
+    public var changesDays = 365
     /// `[api] max_upload_mb`: the largest file accepted over the socket.
     public var maxUploadMegabytes = 2_048
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
@@ -94,10 +100,12 @@ public struct CalisdConfig: Sendable, Equatable {
             case "api": try config.parseAPI(section(table, key, path: path, line: line), text: text, path: path)
             case "holdings": try config.parseHoldings(section(table, key, path: path, line: line), text: text, path: path)
             case "refresh": try config.parseRefresh(section(table, key, path: path, line: line), text: text, path: path)
+            case "retention": try config.parseRetention(section(table, key, path: path, line: line), text: text, path: path)
             default:
                 throw ConfigError(
                     file: path, line: line, key: key,
-                    message: "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings], [refresh] and [api]")
+                    message:
+                        "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings], [refresh], [retention] and [api]")
             }
         }
         return config
@@ -155,6 +163,21 @@ public struct CalisdConfig: Sendable, Equatable {
                 throw ConfigError(
                     file: path, line: line, key: name,
                     message: "unknown key; [refresh] knows max_concurrent_harvests, retry_after_seconds, request_timeout_seconds and jitter_percent")
+            }
+        }
+    }
+
+    private mutating func parseRetention(_ table: TOMLTable, text: String, path: String) throws(ConfigError) {
+        for key in table.keys {
+            let name = "retention.\(key)"
+            let line = Self.line(of: key, in: text)
+            switch key {
+            case "archive_days": archiveDays = try Self.integer(table, key, in: 0...36_500, name: name, path: path, line: line)
+            case "archive_max_mb": archiveMaxMegabytes = try Self.integer(table, key, in: 0...1_000_000_000, name: name, path: path, line: line)
+            case "changes_days": changesDays = try Self.integer(table, key, in: 0...36_500, name: name, path: path, line: line)
+            default:
+                throw ConfigError(
+                    file: path, line: line, key: name, message: "unknown key; [retention] knows archive_days, archive_max_mb and changes_days")
             }
         }
     }

@@ -65,11 +65,14 @@ public enum CalisdDaemon {
                 retryAfterSeconds: config.harvestRetrySeconds, requestTimeoutSeconds: config.harvestTimeoutSeconds,
                 jitterPercent: config.harvestJitterPercent),
             logger: logger)
+        let retention = Retention(
+            archiveDays: config.archiveDays, archiveMaximumBytes: Int64(config.archiveMaxMegabytes) << 20, changesDays: config.changesDays)
         let notifier = SystemdNotifier()
         let context = APIContext(
             store: store, ingest: ingest, dropDirectory: config.dropDirectory,
             uploadsDirectory: config.stateDirectory + "/uploads", databasePath: config.databasePath, live: live,
-            version: version, refresh: RefreshControl(requested: { scheduler.wake() }, harvesting: { scheduler.harvesting }))
+            version: version, refresh: RefreshControl(requested: { scheduler.wake() }, harvesting: { scheduler.harvesting }),
+            retention: retention)
         let server = HTTPServer(listener: listener, context: context, logger: logger) {
             notifier.send("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
             logger.info("calisd ready", metadata: ["calisd.version": "\(version)"])
@@ -84,6 +87,7 @@ public enum CalisdDaemon {
                     .init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reload),
+                    .init(service: RetentionService(store: store, retention: retention, logger: logger)),
                     // Last, so it is the first to hear of shutdown and says STOPPING=1 at once.
                     .init(service: companion),
                 ],
@@ -120,6 +124,25 @@ public enum DaemonError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .store(let message): message
+        }
+    }
+}
+
+/// Applies the retention settings at start and every hour after.
+struct RetentionService: Service {
+    let store: CatalogStore
+    let retention: Retention
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                _ = try retention.prune(store, logger: logger)
+            } catch {
+                logger.error("retention could not prune", metadata: ["calisd.reason": "\(error)"])
+            }
+            // Shutdown ends the wait; the error only ends the sleep.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3_600)) }
         }
     }
 }
@@ -180,6 +203,11 @@ struct ReloadOnHangup: Service {
                 if config.socketPath != running.socketPath { restart.append("socket") }
                 if config.settleSeconds != running.settleSeconds { restart.append("ingest.settle_seconds") }
                 if config.batchSize != running.batchSize { restart.append("ingest.batch_size") }
+                if config.archiveDays != running.archiveDays || config.archiveMaxMegabytes != running.archiveMaxMegabytes
+                    || config.changesDays != running.changesDays
+                {
+                    restart.append("retention")
+                }
                 if config.maxConcurrentHarvests != running.maxConcurrentHarvests || config.harvestRetrySeconds != running.harvestRetrySeconds
                     || config.harvestTimeoutSeconds != running.harvestTimeoutSeconds || config.harvestJitterPercent != running.harvestJitterPercent
                 {

@@ -51,6 +51,8 @@ struct ConfigCommandTests {
         ("[refresh]\nmax_concurrent_harvests = 0\n", ":2: refresh.max_concurrent_harvests: must be a whole number from 1 to 64"),
         ("[refresh]\njitter_percent = 90\n", ":2: refresh.jitter_percent: must be a whole number from 0 to 50"),
         ("[refresh]\n\nretry = 5\n", ":3: refresh.retry: unknown key; [refresh] knows max_concurrent_harvests"),
+        ("[retention]\narchive_days = -1\n", ":2: retention.archive_days: must be a whole number from 0 to 36500"),
+        ("[retention]\nkeep = 3\n", ":2: retention.keep: unknown key; [retention] knows archive_days"),
         ("# comment\nstat_dir = \"/x\"\n", ":2: stat_dir: unknown key"),
         ("state_dir = 5\n", ":1: state_dir: must be a string"),
         ("drop_dir = \"\"\n", ":1: drop_dir: must be a non-empty path"),

@@ -18,7 +18,7 @@ struct Ctl: AsyncParsableCommand {
             """,
         subcommands: [
             CtlStatus.self, CtlMembers.self, CtlIngest.self, CtlFiles.self, CtlRecords.self, CtlWhy.self, CtlReview.self, CtlRefresh.self,
-            CtlTokens.self, CtlVerify.self, CtlBackup.self, CtlExport.self,
+            CtlTokens.self, CtlVerify.self, CtlBackup.self, CtlExport.self, CtlPrune.self,
         ]
     )
 
@@ -448,5 +448,21 @@ struct CtlExport: AsyncParsableCommand {
         print(String(
             format: "exported %d records to %@ (%@) in %.1f s", body.records, body.path,
             ByteCountFormatter.string(fromByteCount: body.bytes, countStyle: .file), body.seconds))
+    }
+}
+
+/// `calisd ctl prune`: applies `[retention]` now (the daemon also does it hourly).
+struct CtlPrune: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Remove archived files and change-log entries older than [retention] allows, now.",
+        discussion: "The daemon prunes at start and every hour; this runs it at once and says what went.")
+    @OptionGroup var options: CtlOptions
+
+    func run() async throws {
+        let response = try await options.call("POST", "/v1/prune")
+        if options.json { return options.printRaw(response) }
+        let body = try options.decode(PruneBody.self, response)
+        print("pruned \(body.archivedFiles) archived file(s) (\(body.bytes) bytes) and \(body.changes) change-log entries")
     }
 }
