@@ -27,8 +27,11 @@ extension APIRoutes {
             return .refused(APIError(.internalServerError, "internal", "the catalogue cannot be read"))
         }
         do {
-            guard try context.store.member(code: path[2]) != nil else {
+            guard let member = try context.store.member(code: path[2]) else {
                 return .refused(.notFound("no member \(path[2]); add it with `calisd ctl members add \(path[2]) --name NAME`"))
+            }
+            if member.isSuspended {
+                return .refused(APIError(.conflict, "suspended", "member \(path[2]) is suspended: calisd ctl members resume \(path[2]) first"))
             }
         } catch {
             return .refused(APIError(.internalServerError, "internal", "the catalogue cannot be read"))

@@ -61,6 +61,9 @@ struct APIRoutes: Sendable {
         case (.GET, let rest) where rest.count == 2 && rest[0] == "members":
             guard let member = try context.store.member(code: rest[1]) else { throw unknownMember(rest[1]) }
             return .json(try memberBody(member))
+        case (.POST, let rest) where rest.count == 3 && rest[0] == "members" && (rest[2] == "suspend" || rest[2] == "resume"):
+            try requireAdmin(request)
+            return try suspend(rest[1], suspended: rest[2] == "suspend", request)
         case (.PATCH, let rest) where rest.count == 2 && rest[0] == "members":
             try requireAdmin(request)
             return try changeMember(rest[1], request)
@@ -237,6 +240,27 @@ struct APIRoutes: Sendable {
             records: try context.store.activeRecordCount(member: member.code),
             files: try context.store.fileCount(member: member.code), priority: member.priority, maySubmitFor: member.maySubmitFor,
             institutionCodes: member.institutionCodes)
+    }
+
+    /// `POST /v1/members/{code}/suspend|resume` (admin): `{"reason"}` optional. A resumed member's drop folder is
+    /// looked at again at once, and its harvest may run.
+    private func suspend(_ code: String, suspended: Bool, _ request: APIRequest) throws -> APIResponse {
+        var reason: String?
+        if !request.body.isEmpty {
+            guard let body = try? JSONDecoder().decode(SuspendBody.self, from: Data(request.body)) else {
+                throw APIError.badRequest("the body must be JSON {\"reason\": \"why\"} or empty")
+            }
+            reason = body.reason
+        }
+        let member = try context.store.setMemberSuspended(code, suspended: suspended, reason: reason, by: "uid \(request.peer.uid)")
+        logger.notice(
+            suspended ? "admin member suspended" : "admin member resumed",
+            metadata: ["calisd.member": "\(code)", "calisd.reason": "\(reason ?? "-")", "calisd.peer.uid": "\(request.peer.uid)"])
+        if !suspended {
+            context.ingest.memberAdded(code)
+            context.refresh.requested()
+        }
+        return .json(try memberBody(member))
     }
 
     /// `POST /v1/members/{code}/tokens` (admin): a new token for the member, shown in this answer only.

@@ -41,7 +41,7 @@ enum Bodies {
 
     static func refresh(_ policy: RefreshPolicy, harvesting: Set<String> = []) -> RefreshBody {
         let now = CatalogStore.now()
-        let state = policy.failures > 0 ? "failing" : policy.isOverdue(now: now) ? "overdue" : "ok"
+        let state = policy.memberSuspended ? "suspended" : policy.failures > 0 ? "failing" : policy.isOverdue(now: now) ? "overdue" : "ok"
         return RefreshBody(
             member: policy.member, source: policy.source.rawValue, intervalSeconds: policy.intervalSeconds, oaiURL: policy.oaiURL,
             oaiSet: policy.oaiSet, oaiPrefix: policy.oaiPrefix, lastSuccess: policy.lastSuccess.map(timestamp),

@@ -507,6 +507,11 @@ public struct HarvestSummary: Codable, Sendable, Equatable {
 }
 
 
+public struct SuspendBody: Codable, Sendable, Equatable {
+    public var reason: String?
+    public init(reason: String?) { self.reason = reason }
+}
+
 /// What a prune removed.
 public struct PruneBody: Codable, Sendable, Equatable {
     public var archivedFiles: Int

@@ -59,6 +59,7 @@ struct DropScanner {
             return []
         }
         warned.remove("member:" + member)
+        if isSuspended(member) { return [] }
         do {
             try watcher.watch(member: member)
             return try DropFolder.scan(memberFolder: settings.dropDirectory + "/" + member, member: member)
@@ -70,7 +71,7 @@ struct DropScanner {
     }
 
     mutating func observe(member: String, name: String, renamedIntoPlace: Bool) -> [Action] {
-        guard name != DropFolder.reportsFolder, (try? store.member(code: member)) != nil else { return [] }
+        guard name != DropFolder.reportsFolder, (try? store.member(code: member)) != nil, !isSuspended(member) else { return [] }
         let folder = settings.dropDirectory + "/" + member
         var status = stat()
         guard lstat(folder + "/" + name, &status) == 0 else {
@@ -78,6 +79,19 @@ struct DropScanner {
             return []
         }
         return handle(DropFolder.classify(name: name, in: folder, member: member), renamedIntoPlace: renamedIntoPlace)
+    }
+
+    /// A suspended member's folder is left as it is (said once until it is resumed).
+    private mutating func isSuspended(_ member: String) -> Bool {
+        guard (try? store.member(code: member))??.isSuspended == true else {
+            warned.remove("suspended:" + member)
+            return false
+        }
+        if warned.insert("suspended:" + member).inserted {
+            logger.notice(
+                "member suspended: its drop folder waits until `calisd ctl members resume \(member)`", metadata: ["calisd.member": "\(member)"])
+        }
+        return true
     }
 
     /// Looks again at files that were settling.

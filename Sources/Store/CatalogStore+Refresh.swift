@@ -20,11 +20,14 @@ public struct RefreshPolicy: Sendable, Equatable {
     public var lastAttempt: Int64?
     /// What the last successful harvest took, as JSON (records, deletions, pages, files, seconds).
     public var lastHarvest: String?
+    /// The member is suspended: not harvested, never overdue.
+    public var memberSuspended = false
 
     /// Past its due time with nothing received (drop) or harvested (oai). A harvest due now is not overdue until
     /// the scheduler has had a grace period to start it.
     public func isOverdue(now: Int64) -> Bool {
-        source == .oai ? now > nextDue + Self.harvestGraceSeconds : now > nextDue
+        guard !memberSuspended else { return false }
+        return source == .oai ? now > nextDue + Self.harvestGraceSeconds : now > nextDue
     }
 
     public static let harvestGraceSeconds: Int64 = 3_600
@@ -99,7 +102,7 @@ extension CatalogStore {
             db,
             sql: """
                 SELECT member, source, interval_seconds, oai_url, oai_set, oai_prefix, last_success, next_due, failures, last_error,
-                    harvest_from, last_attempt, last_harvest
+                    harvest_from, last_attempt, last_harvest, (SELECT status FROM members WHERE code = member) = 'suspended' AS suspended
                 FROM refresh_policies WHERE ?1 IS NULL OR member = ?1 ORDER BY member
                 """, arguments: [member]
         ).map { row in
@@ -107,7 +110,8 @@ extension CatalogStore {
                 member: row["member"], source: RefreshPolicy.Source(rawValue: row["source"]) ?? .drop,
                 intervalSeconds: row["interval_seconds"], oaiURL: row["oai_url"], oaiSet: row["oai_set"], oaiPrefix: row["oai_prefix"],
                 lastSuccess: row["last_success"], nextDue: row["next_due"], failures: row["failures"], lastError: row["last_error"],
-                harvestFrom: row["harvest_from"], lastAttempt: row["last_attempt"], lastHarvest: row["last_harvest"])
+                harvestFrom: row["harvest_from"], lastAttempt: row["last_attempt"], lastHarvest: row["last_harvest"],
+                memberSuspended: row["suspended"])
         }
     }
 
@@ -128,7 +132,12 @@ extension CatalogStore {
     public func dueHarvests(now: Int64 = Self.now()) throws -> [RefreshPolicy] {
         try writer.read { db in
             let members = try String.fetchAll(
-                db, sql: "SELECT member FROM refresh_policies WHERE source = 'oai' AND next_due <= ? ORDER BY next_due, member",
+                db,
+                sql: """
+                    SELECT member FROM refresh_policies
+                    WHERE source = 'oai' AND next_due <= ? AND member IN (SELECT code FROM members WHERE status = 'active')
+                    ORDER BY next_due, member
+                    """,
                 arguments: [now])
             return try members.flatMap { try Self.refreshPolicies(db, member: $0) }
         }

@@ -141,7 +141,39 @@ struct CtlStatus: AsyncParsableCommand {
 struct CtlMembers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "members", abstract: "Add, list and set up member libraries.",
-        subcommands: [Add.self, List.self, Show.self, Change.self])
+        subcommands: [Add.self, List.self, Show.self, Change.self, Suspend.self, Resume.self])
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Suspend a member: its drop folder and uploads wait, it is not harvested; its records stay.",
+            discussion: "Files it drops meanwhile stay in its folder and are taken on resume.")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "The member's code.") var code: String
+        @Option(name: .long, help: "Why, for the change log.") var reason: String?
+
+        func run() async throws {
+            try await CtlMembers.setSuspended(options, code, "suspend", reason)
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a suspended member: what waits in its drop folder is taken, its harvest may run.")
+        @OptionGroup var options: CtlOptions
+        @Argument(help: "The member's code.") var code: String
+        @Option(name: .long, help: "Why, for the change log.") var reason: String?
+
+        func run() async throws {
+            try await CtlMembers.setSuspended(options, code, "resume", reason)
+        }
+    }
+
+    static func setSuspended(_ options: CtlOptions, _ code: String, _ action: String, _ reason: String?) async throws {
+        let response = try await options.call("POST", "/v1/members/\(CtlPath.segment(code))/\(action)", body: SuspendBody(reason: reason))
+        if options.json { return options.printRaw(response) }
+        let member = try options.decode(MemberBody.self, response)
+        print("member \(member.code) is \(member.status)")
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
