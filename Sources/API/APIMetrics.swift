@@ -49,6 +49,7 @@ public final class APIMetrics: Sendable {
         gauge("source_records", "Active member records in the catalogue.", [], counts.sourceRecords)
         gauge("union_records", "Union records in the catalogue.", [], counts.unionRecords)
         gauge("members", "Member libraries.", [], counts.members)
+        gauge("review_open", "Near misses waiting in the review queue.", [], counts.reviewOpen)
         let ingest = context.ingest.status.snapshot
         gauge("ingest_queue_depth", "Files claimed and waiting for the ingest worker.", [], ingest.queued)
         gauge("ingest_active", "Files being ingested now.", [], ingest.active)

@@ -225,7 +225,7 @@ struct APIRoutes: Sendable {
                 queued: ingest.queued, active: ingest.active,
                 current: ingest.current.map { .init(file: $0.fileID, member: $0.member, name: $0.name, done: $0.done, total: $0.total) },
                 held: counts.heldFiles, failed: counts.failedFiles, scans: ingest.scans, overflowRescans: ingest.overflowRescans),
-            members: counts.members, refresh: try refreshSummary(), databaseBytes: size,
+            members: counts.members, refresh: try refreshSummary(), reviewOpen: counts.reviewOpen, databaseBytes: size,
             startedAt: Bodies.timestamp(Int64(context.startedAt.timeIntervalSince1970)))
     }
 

@@ -82,13 +82,16 @@ public struct StatusBody: Codable, Sendable, Equatable {
     public var ingest: Ingest
     public var members: Int
     public var refresh: Refresh
+    /// Near misses waiting in the review queue.
+    public var reviewOpen: Int
     public var databaseBytes: Int64
     public var startedAt: String
 
     public init(
         version: String, records: Records, ingest: Ingest, members: Int, refresh: Refresh = .init(overdue: [], failing: []),
-        databaseBytes: Int64, startedAt: String
+        reviewOpen: Int = 0, databaseBytes: Int64, startedAt: String
     ) {
+        self.reviewOpen = reviewOpen
         self.version = version
         self.records = records
         self.ingest = ingest
@@ -100,6 +103,7 @@ public struct StatusBody: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case version, records, ingest, members, refresh
+        case reviewOpen = "review_open"
         case databaseBytes = "database_bytes"
         case startedAt = "started_at"
     }

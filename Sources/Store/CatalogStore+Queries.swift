@@ -3,6 +3,7 @@ import GRDB
 
 /// The catalogue's size, for `/v1/status`.
 public struct CatalogCounts: Sendable, Equatable {
+    public var reviewOpen: Int = 0
     public var sourceRecords: Int
     public var unionRecords: Int
     public var members: Int
@@ -63,11 +64,12 @@ extension CatalogStore {
                            (SELECT count(*) FROM union_records WHERE status = 'active') AS unions,
                            (SELECT count(*) FROM members) AS members,
                            (SELECT count(*) FROM files WHERE state = 'held') AS held,
-                           (SELECT count(*) FROM files WHERE state = 'failed') AS failed
+                           (SELECT count(*) FROM files WHERE state = 'failed') AS failed,
+                           (SELECT count(*) FROM review_queue WHERE state = 'open') AS review
                     """)!
             return CatalogCounts(
-                sourceRecords: row["sources"], unionRecords: row["unions"], members: row["members"], heldFiles: row["held"],
-                failedFiles: row["failed"])
+                reviewOpen: row["review"], sourceRecords: row["sources"], unionRecords: row["unions"], members: row["members"],
+                heldFiles: row["held"], failedFiles: row["failed"])
         }
     }
 

@@ -41,6 +41,9 @@ struct ReviewTests {
         let items = try JSONDecoder().decode([ReviewBody].self, from: listed.stdout)
         #expect(Set(items.map(\.record)) == ["M002:b1", "M002:b2"], "\(items)")
         #expect(items.allSatisfy { $0.score < 4 && $0.score >= 2 && $0.ruleVersion == "engine-2" })
+        // The dashboard counts what waits.
+        #expect(try await DaemonSupport.status(daemon).reviewOpen == 2)
+        #expect(try daemon.ctl("status").stdoutText.contains("review:   2 near miss(es) waiting (calisd ctl review list)"))
         let first = items.first { $0.record == "M002:b1" }!
         let second = items.first { $0.record == "M002:b2" }!
         #expect(first.master == "M001:a1")
@@ -59,6 +62,7 @@ struct ReviewTests {
         #expect(try daemon.ctl("review", "accept", "999").status == 1)
         let open = try JSONDecoder().decode([ReviewBody].self, from: try daemon.ctl("--json", "review", "list").stdout)
         #expect(open.isEmpty)
+        #expect(try await DaemonSupport.status(daemon).reviewOpen == 0)
         let table = try daemon.ctl("review", "list", "--state", "accepted")
         #expect(table.stdoutText.contains("M002:b1"))
     }

@@ -133,6 +133,7 @@ struct CtlStatus: AsyncParsableCommand {
         let overdue = status.refresh.overdue.isEmpty ? "none" : status.refresh.overdue.joined(separator: ", ")
         let failing = status.refresh.failing.isEmpty ? "none" : status.refresh.failing.joined(separator: ", ")
         print("refresh:  overdue \(overdue); failing \(failing)")
+        print("review:   \(status.reviewOpen) near miss(es) waiting" + (status.reviewOpen > 0 ? " (calisd ctl review list)" : ""))
         print("database: \(ByteCountFormatter.string(fromByteCount: status.databaseBytes, countStyle: .file))")
     }
 }
