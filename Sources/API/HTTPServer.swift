@@ -33,13 +33,19 @@ public final class HTTPServer: Service, Sendable {
     static let maximumBody = 1 << 20
 
     let listener: Listener
+    /// The optional loopback TCP listener (`[api] listen_tcp`) for a reverse proxy: never admin.
+    let tcp: (host: String, port: Int)?
     let routes: APIRoutes
     let logger: Logger
     let onListening: @Sendable () -> Void
 
     /// - Parameter onListening: called once the socket accepts connections (systemd's READY=1 goes there).
-    public init(listener: Listener, context: APIContext, logger: Logger, onListening: @escaping @Sendable () -> Void = {}) {
+    public init(
+        listener: Listener, tcp: (host: String, port: Int)? = nil, context: APIContext, logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
+    ) {
         self.listener = listener
+        self.tcp = tcp
         self.routes = APIRoutes(context: context, logger: logger)
         self.logger = logger
         self.onListening = onListening
@@ -72,7 +78,27 @@ public final class HTTPServer: Service, Sendable {
             listen(descriptor, Self.backlog)
             logger.info("listening on the socket systemd passed", metadata: ["calisd.fd": "\(descriptor)"])
         }
+        var tcpServer: NIOAsyncChannel<(Connection, PeerCredentials), Never>?
+        if let tcp {
+            tcpServer = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: Self.backlog)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: tcp.host, port: tcp.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        return (try Connection(wrappingChannelSynchronously: channel), PeerCredentials.tcp)
+                    }
+                }
+            logger.info("listening on loopback TCP, never admin", metadata: ["calisd.tcp": "\(tcp.host):\(tcp.port)"])
+        }
         onListening()
+        try await withThrowingDiscardingTaskGroup { listeners in
+            listeners.addTask { try await self.accept(server) }
+            if let tcpServer { listeners.addTask { try await self.accept(tcpServer) } }
+        }
+    }
+
+    private func accept(_ server: NIOAsyncChannel<(Connection, PeerCredentials), Never>) async throws {
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await (connection, peer) in inbound.cancelOnGracefulShutdown() {

@@ -7,10 +7,15 @@ struct PeerCredentials: Sendable, Equatable {
     var pid: Int32
     var uid: UInt32
     var gid: UInt32
+    /// Came over the loopback TCP listener (a reverse proxy): who is behind it is unknown, so never admin.
+    var overTCP = false
+
+    static let tcp = PeerCredentials(pid: 0, uid: UInt32.max, gid: UInt32.max, overTCP: true)
 
     /// Root, or a process whose primary or supplementary groups (by its user's group list) include the
     /// admin group.
     func isAdmin(adminGroup: String) -> Bool {
+        if overTCP { return false }
         if uid == 0 { return true }
         guard let adminGID = Self.groupID(adminGroup) else { return false }
         if gid == adminGID { return true }

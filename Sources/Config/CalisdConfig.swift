@@ -36,6 +36,8 @@ public struct CalisdConfig: Sendable, Equatable {
     public var changesDays = 365
     /// `[api] max_upload_mb`: the largest file accepted over the socket.
     public var maxUploadMegabytes = 2_048
+    /// `[api] listen_tcp`: an optional loopback TCP listener for a reverse proxy; peers there are never admin.
+    public var listenTCP: ListenAddress?
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
     public var adminGroup = "calisd-admin"
 
@@ -194,10 +196,30 @@ public struct CalisdConfig: Sendable, Equatable {
                     throw ConfigError(file: path, line: line, key: name, message: "must be a group name")
                 }
                 adminGroup = value
+            case "listen_tcp":
+                guard let value = table[key]?.string, let address = Self.loopbackAddress(value) else {
+                    throw ConfigError(
+                        file: path, line: line, key: name,
+                        message: "must be a loopback address and port, such as \"127.0.0.1:8081\" or \"[::1]:8081\": it serves a local reverse proxy, never the network")
+                }
+                listenTCP = address
             default:
-                throw ConfigError(file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb and admin_group")
+                throw ConfigError(
+                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group and listen_tcp")
             }
         }
+    }
+
+    /// `127.x.x.x:PORT`, `[::1]:PORT` or `localhost:PORT`, as a host and port; nil for anything else.
+    static func loopbackAddress(_ text: String) -> ListenAddress? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+        let loopback = host == "::1" || host == "localhost" || (octets.count == 4 && octets[0] == 127)
+        return loopback ? ListenAddress(host: host == "localhost" ? "127.0.0.1" : host, port: port) : nil
     }
 
     private static func integer(
@@ -236,4 +258,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
         let place = line.map { "\(file):\($0)" } ?? file
         return key.map { "\(place): \($0): \(message)" } ?? "\(place): \(message)"
     }
+}
+
+/// A host and port to listen on.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
 }

@@ -40,6 +40,7 @@ struct CheckConfig: ParsableCommand {
         print("state_dir: \(config.stateDirectory)")
         print("drop_dir:  \(config.dropDirectory)")
         print("socket:    \(config.socketPath)")
+        if let tcp = config.listenTCP { print("tcp:       \(tcp.host):\(tcp.port) (loopback, never admin)") }
         print("database:  \(config.databasePath)")
     }
 }
