@@ -27,10 +27,11 @@ final class SearchIndexWriter {
         insert = try RawStatement(db, "INSERT INTO record_search (rowid, title, author, publisher) VALUES (?, ?, ?, ?)")
     }
 
-    /// Replaces what the index holds for a source record (nothing when `text` is nil or empty).
+    /// Replaces what the index holds for a source record. A record with nothing to search by still gets its
+    /// (empty) row: every active record has one, which is how start-up knows the index is complete.
     func set(_ sourceID: Int64, _ text: RecordSearchText?) throws {
         try removeRecord(sourceID)
-        guard let text, !text.isEmpty else { return }
+        let text = text ?? RecordSearchText(title: "", author: "", publisher: "")
         insert.bind(1, sourceID)
         insert.bind(2, text.title)
         insert.bind(3, text.author)
@@ -77,6 +78,15 @@ extension CatalogStore {
     /// Indexes the active records the search index does not hold yet (a catalogue from before search, or one
     /// restored), `batchSize` per transaction. Returns how many were indexed.
     public func indexMissingSearchText(batchSize: Int = 5_000, _ text: (MARCRecord) -> RecordSearchText) throws -> Int {
+        // The usual start: one row per active record already, nothing to look for record by record.
+        let complete = try writer.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT count(*) FROM record_search_docsize) >= (SELECT count(*) FROM source_records WHERE status = 'active')
+                    """) ?? false
+        }
+        if complete { return 0 }
         var total = 0
         var after: Int64 = 0
         while true {
@@ -92,9 +102,8 @@ extension CatalogStore {
             }
             guard let last = rows.last else { return total }
             after = last.id
-            let texts = rows.compactMap { row -> (Int64, RecordSearchText)? in
-                guard let record = ISO2709Parser.parse(row.bytes).record else { return nil }
-                return (row.id, text(record))
+            let texts = rows.map { row -> (Int64, RecordSearchText) in
+                (row.id, ISO2709Parser.parse(row.bytes).record.map(text) ?? RecordSearchText(title: "", author: "", publisher: ""))
             }
             try writer.write { db in
                 let index = try SearchIndexWriter(db: db)

@@ -99,6 +99,22 @@ struct SearchTests {
         #expect(try await Self.found(daemon, "title=personal%20rights").isEmpty)
     }
 
+    @Test("a catalogue whose search index is missing (from before search, or restored) is indexed at start")
+    func indexedAtStart() async throws {
+        let daemon = try await Self.started()
+        defer { daemon.remove() }
+        _ = try await daemon.stop()
+        let emptied = try ProcessRunner.run("sqlite3", [daemon.stateDirectory + "/catalogue.sqlite", "DELETE FROM record_search"])
+        #expect(emptied.status == 0, "\(emptied.stderrText)")
+        try await daemon.start()
+        #expect(daemon.log.contains("search index built for existing records calisd.count=70"), "\(daemon.log)")
+        #expect(try await Self.found(daemon, "q=" + Self.q("民俗")) == ["00049925"])
+        // The next start finds it complete and indexes nothing.
+        _ = try await daemon.stop()
+        try await daemon.start()
+        #expect(daemon.log.components(separatedBy: "search index built").count == 2)
+    }
+
     @Test("a search without words, a bad limit or a forged cursor is refused with what to do", arguments: [
         ("", "search with q="),
         ("q=%20%2C%3B", "holds no word"),
