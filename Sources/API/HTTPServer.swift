@@ -33,8 +33,6 @@ public final class HTTPServer: Service, Sendable {
     static let maximumBody = 1 << 20
 
     let listener: Listener
-    /// A connection that sends nothing for this long between requests (or stops half-way through one) is closed.
-    let idleTimeout: TimeAmount
     /// The optional loopback TCP listener (`[api] listen_tcp`) for a reverse proxy: never admin.
     let tcp: (host: String, port: Int)?
     let routes: APIRoutes
@@ -43,11 +41,10 @@ public final class HTTPServer: Service, Sendable {
 
     /// - Parameter onListening: called once the socket accepts connections (systemd's READY=1 goes there).
     public init(
-        listener: Listener, tcp: (host: String, port: Int)? = nil, idleTimeoutSeconds: Int64 = 60, context: APIContext,
-        logger: Logger, onListening: @escaping @Sendable () -> Void = {}
+        listener: Listener, tcp: (host: String, port: Int)? = nil, context: APIContext, logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
     ) {
         self.listener = listener
-        self.idleTimeout = .seconds(idleTimeoutSeconds)
         self.tcp = tcp
         self.routes = APIRoutes(context: context, logger: logger)
         self.logger = logger
@@ -63,7 +60,6 @@ public final class HTTPServer: Service, Sendable {
                 level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
             return credentials.flatMapThrowing { peer in
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                try self.addIdleClose(channel)
                 let connection = try Connection(wrappingChannelSynchronously: channel)
                 return (connection, PeerCredentials(pid: peer.pid, uid: peer.uid, gid: peer.gid))
             }
@@ -90,7 +86,6 @@ public final class HTTPServer: Service, Sendable {
                 .bind(host: tcp.host, port: tcp.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try self.addIdleClose(channel)
                         return (try Connection(wrappingChannelSynchronously: channel), PeerCredentials.tcp)
                     }
                 }
@@ -101,13 +96,6 @@ public final class HTTPServer: Service, Sendable {
             listeners.addTask { try await self.accept(server) }
             if let tcpServer { listeners.addTask { try await self.accept(tcpServer) } }
         }
-    }
-
-    /// Slow or silent clients (a half-sent head, a kept-alive connection never used again) must not hold
-    /// descriptors for ever; one waiting for a long answer (a backup, an export) is not idle.
-    private func addIdleClose(_ channel: any Channel) throws {
-        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout), position: .first)
-        try channel.pipeline.syncOperations.addHandler(CloseWhenIdle(), position: .last)
     }
 
     private func accept(_ server: NIOAsyncChannel<(Connection, PeerCredentials), Never>) async throws {
@@ -208,35 +196,5 @@ public final class HTTPServer: Service, Sendable {
         while let part = try await parts.next() {
             if case .end = part { return }
         }
-    }
-}
-
-/// Closes a connection the idle handler reports silent, unless a whole request on it is still being answered.
-/// It sits after the HTTP decoder: a request counts once its end has come, so a head sent half-way never does.
-final class CloseWhenIdle: ChannelDuplexHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    /// A request was received whole and its answer is not yet written (touched on the event loop only).
-    private var answering = false
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { answering = true }
-        context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { answering = false }
-        context.write(data, promise: promise)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, !answering {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }

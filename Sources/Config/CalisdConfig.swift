@@ -36,8 +36,6 @@ public struct CalisdConfig: Sendable, Equatable {
     public var changesDays = 365
     /// `[api] max_upload_mb`: the largest file accepted over the socket.
     public var maxUploadMegabytes = 2_048
-    /// `[api] idle_timeout_seconds`: a connection silent this long between requests, or stalled inside one, is closed.
-    public var idleTimeoutSeconds = 60
     /// `[api] listen_tcp`: an optional loopback TCP listener for a reverse proxy; peers there are never admin.
     public var listenTCP: ListenAddress?
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
@@ -198,8 +196,6 @@ public struct CalisdConfig: Sendable, Equatable {
                     throw ConfigError(file: path, line: line, key: name, message: "must be a group name")
                 }
                 adminGroup = value
-            case "idle_timeout_seconds":
-                idleTimeoutSeconds = try Self.integer(table, key, in: 1...3_600, name: name, path: path, line: line)
             case "listen_tcp":
                 guard let value = table[key]?.string, let address = Self.loopbackAddress(value) else {
                     throw ConfigError(
@@ -209,7 +205,7 @@ public struct CalisdConfig: Sendable, Equatable {
                 listenTCP = address
             default:
                 throw ConfigError(
-                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group, listen_tcp and idle_timeout_seconds")
+                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group and listen_tcp")
             }
         }
     }

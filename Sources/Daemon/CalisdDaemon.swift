@@ -73,10 +73,7 @@ public enum CalisdDaemon {
             uploadsDirectory: config.stateDirectory + "/uploads", databasePath: config.databasePath, live: live,
             version: version, refresh: RefreshControl(requested: { scheduler.wake() }, harvesting: { scheduler.harvesting }),
             retention: retention)
-        let server = HTTPServer(
-            listener: listener, tcp: config.listenTCP.map { ($0.host, $0.port) }, idleTimeoutSeconds: Int64(config.idleTimeoutSeconds),
-            context: context, logger: logger
-        ) {
+        let server = HTTPServer(listener: listener, tcp: config.listenTCP.map { ($0.host, $0.port) }, context: context, logger: logger) {
             notifier.send("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
             logger.info("calisd ready", metadata: ["calisd.version": "\(version)"])
         }
@@ -205,7 +202,6 @@ struct ReloadOnHangup: Service {
                 if config.dropDirectory != running.dropDirectory { restart.append("drop_dir") }
                 if config.socketPath != running.socketPath { restart.append("socket") }
                 if config.listenTCP != running.listenTCP { restart.append("api.listen_tcp") }
-                if config.idleTimeoutSeconds != running.idleTimeoutSeconds { restart.append("api.idle_timeout_seconds") }
                 if config.settleSeconds != running.settleSeconds { restart.append("ingest.settle_seconds") }
                 if config.batchSize != running.batchSize { restart.append("ingest.batch_size") }
                 if config.archiveDays != running.archiveDays || config.archiveMaxMegabytes != running.archiveMaxMegabytes
