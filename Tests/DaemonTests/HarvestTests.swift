@@ -238,16 +238,8 @@ struct HarvestDaemonTests {
     func unreachableProvider() async throws {
         let daemon = try await DaemonSupport.started(members: ["M001", "M002"], config: Self.config)
         defer { daemon.remove() }
-        // A port nothing listens on: bind one, note it, close it.
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        close(socket)
+        // A port nothing listens on.
+        let port = TCPListenerTests.freePort()
 
         let set = try daemon.ctl(
             "members", "set", "M001", "--refresh-interval", "1h", "--source", "oai", "--oai-url", "http://127.0.0.1:\(port)/oai")

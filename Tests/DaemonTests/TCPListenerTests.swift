@@ -10,6 +10,7 @@ import Glibc
 /// The loopback TCP listener a reverse proxy uses: the same API, members by token, never admin.
 @Suite("loopback TCP listener")
 struct TCPListenerTests {
+    /// A loopback port nothing listens on: bound, noted, closed.
     static func freePort() -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
