@@ -166,6 +166,8 @@ struct ClusterPlacement {
         let unmatched = Placement(decision: "new", evidence: evidence + "}")
         if let previous, try count(previous) == 1 {
             try joinUnion(sourceID, previous, unmatched)
+            // Its one record changed, so it did too: harvesters ask by this time.
+            try refreshMaster(previous)
             return previous
         }
         if let previous { try remove(sourceID: sourceID, from: previous, member: member) }

@@ -293,5 +293,10 @@ CREATE TABLE member_tokens (
 ) STRICT;
 CREATE INDEX member_tokens_by_member ON member_tokens(member);
 """#),
+        ("0015_union_record_changes", #"""
+-- The OAI-PMH provider (SPEC §7) lists union records by when they last changed, across resumption tokens:
+-- (updated_at, id) is both its date range and its cursor.
+CREATE INDEX union_records_by_update ON union_records(updated_at, id);
+"""#),
     ]
 }
