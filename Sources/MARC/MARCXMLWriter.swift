@@ -10,6 +10,12 @@ public enum MARCXMLWriter {
         output.append(contentsOf: "</collection>\n".utf8)
     }
 
+    /// Appends `text` escaped for XML content (or an attribute value); characters XML 1.0 forbids become U+FFFD.
+    public static func appendEscaped(_ text: String, attribute: Bool = false, into output: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { TextEscaping.appendXML($0, attribute: attribute, to: &output) }
+    }
+
     /// Appends one `<record>`; `standalone` adds the namespace for a record outside a collection.
     public static func write(_ record: MARCRecord, standalone: Bool = false, into output: inout [UInt8]) {
         output.append(contentsOf: (standalone ? "<record xmlns=\"\(namespace)\">\n" : "  <record>\n").utf8)
