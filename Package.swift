@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APITypes", "Ingest", "Store", "MARC", "Dedup", "Search",
+                "APITypes", "Ingest", "Store", "MARC", "Dedup", "Search", "Crosswalk",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -179,6 +179,12 @@ let package = Package(
         .testTarget(
             name: "CrosswalkTests",
             dependencies: ["Crosswalk", "MARC", "Dedup", "Store"],
+            swiftSettings: strictSettings
+        ),
+        // The API's protocol parts without a daemon: CQL, OAI-PMH dates and resumption tokens.
+        .testTarget(
+            name: "APITests",
+            dependencies: ["API"],
             swiftSettings: strictSettings
         ),
         .testTarget(

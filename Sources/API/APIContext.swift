@@ -19,12 +19,15 @@ public struct APIContext: Sendable {
     public var metrics: APIMetrics
     /// What `POST /v1/prune` removes.
     public var retention: Retention
+    /// How the catalogue names itself to harvesters and SRU clients.
+    public var publication: Publication
 
     public init(
         store: CatalogStore, ingest: IngestService, dropDirectory: String, uploadsDirectory: String, databasePath: String,
         live: LiveSettings, version: String, startedAt: Date = Date(), refresh: RefreshControl = RefreshControl(),
-        metrics: APIMetrics = APIMetrics(), retention: Retention = Retention()
+        metrics: APIMetrics = APIMetrics(), retention: Retention = Retention(), publication: Publication = Publication()
     ) {
+        self.publication = publication
         self.retention = retention
         self.refresh = refresh
         self.metrics = metrics
@@ -47,5 +50,25 @@ public struct RefreshControl: Sendable {
     public init(requested: @escaping @Sendable () -> Void = {}, harvesting: @escaping @Sendable () -> Set<String> = { [] }) {
         self.requested = requested
         self.harvesting = harvesting
+    }
+}
+
+/// `[api] public_url` and the `[oai]` keys: what OAI-PMH `Identify` and SRU `explain` say of the catalogue.
+public struct Publication: Sendable {
+    public var publicURL: String
+    public var repositoryName: String
+    public var adminEmail: String
+    public var repositoryIdentifier: String
+    public var recordsPerResponse: Int
+
+    public init(
+        publicURL: String = "http://localhost", repositoryName: String = "calisd union catalogue", adminEmail: String = "root@localhost",
+        repositoryIdentifier: String = "calisd", recordsPerResponse: Int = 200
+    ) {
+        self.recordsPerResponse = recordsPerResponse
+        self.publicURL = publicURL
+        self.repositoryName = repositoryName
+        self.adminEmail = adminEmail
+        self.repositoryIdentifier = repositoryIdentifier
     }
 }

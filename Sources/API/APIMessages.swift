@@ -13,10 +13,12 @@ struct APIRequest: Sendable {
     var body: [UInt8]
     var uploadedFile: String?
     var peer: PeerCredentials
+    /// The query's parameters in order, repeats kept (OAI-PMH refuses a repeated argument).
+    var queryPairs: [(name: String, value: String)] = []
 
     /// Splits `/v1/members/M001/records/abc%2F1?format=json` into decoded segments and a query; nil when the
     /// target is not a valid path (bad percent-encoding, no leading slash).
-    static func parseTarget(_ uri: String) -> (path: [String], query: [String: String])? {
+    static func parseTarget(_ uri: String) -> (path: [String], query: [String: String], pairs: [(name: String, value: String)])? {
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         guard let rawPath = parts.first, rawPath.hasPrefix("/") else { return nil }
         var path: [String] = []
@@ -24,18 +26,25 @@ struct APIRequest: Sendable {
             guard let decoded = String(segment).removingPercentEncoding else { return nil }
             path.append(decoded)
         }
+        guard let pairs = parts.count == 2 ? parseForm(parts[1]) : [] else { return nil }
         var query: [String: String] = [:]
-        if parts.count == 2 {
-            for pair in parts[1].split(separator: "&") {
-                let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = String(keyValue[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-                let value = (keyValue.count > 1 ? String(keyValue[1]) : "").replacingOccurrences(of: "+", with: " ")
-                    .removingPercentEncoding
-                guard let key, let value else { return nil }
-                query[key] = value
-            }
+        for (key, value) in pairs { query[key] = value }
+        return (path, query, pairs)
+    }
+
+    /// `a=1&b=x+y` (a query, or an `application/x-www-form-urlencoded` body) as decoded pairs; nil for bad
+    /// percent-encoding.
+    static func parseForm(_ text: Substring) -> [(name: String, value: String)]? {
+        var pairs: [(name: String, value: String)] = []
+        for pair in text.split(separator: "&") {
+            let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(keyValue[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            let value = (keyValue.count > 1 ? String(keyValue[1]) : "").replacingOccurrences(of: "+", with: " ")
+                .removingPercentEncoding
+            guard let key, let value else { return nil }
+            pairs.append((key, value))
         }
-        return (path, query)
+        return pairs
     }
 }
 

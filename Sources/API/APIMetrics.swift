@@ -36,7 +36,7 @@ public final class APIMetrics: Sendable {
     private static let literals: Set<String> = [
         "v1", "metrics", "health", "status", "members", "records", "files", "report", "holdings", "search", "refresh", "changes",
         "verify", "backup", "export", "why", "review", "accept", "reject", "approve", "merge", "split", "unlink", "lock", "tokens",
-        "revoke",
+        "revoke", "sru", "oai", "suspend", "resume", "prune",
     ]
 
     func exposition(_ context: APIContext) throws -> [UInt8] {

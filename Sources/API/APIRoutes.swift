@@ -45,7 +45,22 @@ struct APIRoutes: Sendable {
             guard request.method == .GET else { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here") }
             return APIResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: try context.metrics.exposition(context))
         }
-        guard path.first == "v1" else { throw APIError.notFound("no such route; the API is under /v1") }
+        if path == ["sru"] || path == ["oai"] {
+            // Public reads; a token sent must still be a valid one.
+            _ = try Caller.of(request, store: context.store, adminGroup: context.live.current.adminGroup)
+            if path == ["oai"] { return OAIProvider(store: context.store, publication: context.publication).respond(request) }
+            var parameters = request.query
+            if request.method == .POST {
+                guard let form = APIRequest.parseForm(Substring(decoding: request.body, as: UTF8.self)) else {
+                    throw APIError.badRequest("the body must be application/x-www-form-urlencoded SRU parameters")
+                }
+                for (name, value) in form { parameters[name] = value }
+            } else if request.method != .GET {
+                throw APIError(.methodNotAllowed, "method_not_allowed", "SRU requests are GET or POST")
+            }
+            return SRUService(store: context.store, publicURL: context.publication.publicURL).respond(parameters)
+        }
+        guard path.first == "v1" else { throw APIError.notFound("no such route; the API is under /v1, SRU at /sru, OAI-PMH at /oai") }
         let caller = try Caller.of(request, store: context.store, adminGroup: context.live.current.adminGroup)
         switch (request.method, Array(path.dropFirst())) {
         case (.GET, ["health"]):

@@ -137,7 +137,8 @@ public final class HTTPServer: Service, Sendable {
         if let target = APIRequest.parseTarget(head.uri) {
             path = target.path
             var request = APIRequest(
-                method: head.method, path: target.path, query: target.query, headers: head.headers, body: [], peer: peer)
+                method: head.method, path: target.path, query: target.query, headers: head.headers, body: [], peer: peer,
+                queryPairs: target.pairs)
             if let upload = routes.uploadTarget(request) {
                 switch upload {
                 case .refused(let error):

@@ -72,6 +72,16 @@ public enum ProcessRunner {
     }
 
     /// Starts a program with the given descriptors as its standard streams.
+    /// ``run(_:_:input:)`` on a thread of its own, so a long child (a harvester, a load generator) does not
+    /// hold one of the few threads async tests share.
+    public static func runDetached(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try run(executable, arguments, input: input) })
+            }.start()
+        }
+    }
+
     public static func spawn(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Int32, stdout: Int32, stderr: Int32
     ) throws -> pid_t {

@@ -41,6 +41,18 @@ public struct CalisdConfig: Sendable, Equatable {
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
     public var adminGroup = "calisd-admin"
 
+    /// `[api] public_url`: where members reach the API through the reverse proxy; the OAI-PMH base URL and the
+    /// SRU explain record are given from it.
+    public var publicURL = "http://localhost"
+    /// `[oai] repository_name`: the name OAI-PMH `Identify` gives.
+    public var repositoryName = "calisd union catalogue"
+    /// `[oai] admin_email`: who harvesters write to about the repository.
+    public var adminEmail = "root@localhost"
+    /// `[oai] repository_identifier`: the namespace of OAI identifiers, `oai:<this>:CAL…`.
+    public var repositoryIdentifier = "calisd"
+    /// `[oai] records_per_response`: records in one ListRecords answer (ListIdentifiers gives five times as many).
+    public var oaiRecordsPerResponse = 200
+
     public static let defaultPath = "/etc/calisd/calisd.toml"
 
     public init(
@@ -103,11 +115,12 @@ public struct CalisdConfig: Sendable, Equatable {
             case "holdings": try config.parseHoldings(section(table, key, path: path, line: line), text: text, path: path)
             case "refresh": try config.parseRefresh(section(table, key, path: path, line: line), text: text, path: path)
             case "retention": try config.parseRetention(section(table, key, path: path, line: line), text: text, path: path)
+            case "oai": try config.parseOAI(section(table, key, path: path, line: line), text: text, path: path)
             default:
                 throw ConfigError(
                     file: path, line: line, key: key,
                     message:
-                        "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings], [refresh], [retention] and [api]")
+                        "unknown key; calisd knows state_dir, drop_dir, socket and the sections [ingest], [holdings], [refresh], [retention], [api] and [oai]")
             }
         }
         return config
@@ -196,6 +209,14 @@ public struct CalisdConfig: Sendable, Equatable {
                     throw ConfigError(file: path, line: line, key: name, message: "must be a group name")
                 }
                 adminGroup = value
+            case "public_url":
+                guard let value = table[key]?.string, let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                    url.host?.isEmpty == false, url.query == nil, url.fragment == nil
+                else {
+                    throw ConfigError(
+                        file: path, line: line, key: name, message: "must be an http:// or https:// URL without a query, such as \"https://union.example.edu\"")
+                }
+                publicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
             case "listen_tcp":
                 guard let value = table[key]?.string, let address = Self.loopbackAddress(value) else {
                     throw ConfigError(
@@ -205,7 +226,40 @@ public struct CalisdConfig: Sendable, Equatable {
                 listenTCP = address
             default:
                 throw ConfigError(
-                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group and listen_tcp")
+                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group, listen_tcp and public_url")
+            }
+        }
+    }
+
+    private mutating func parseOAI(_ table: TOMLTable, text: String, path: String) throws(ConfigError) {
+        for key in table.keys {
+            let name = "oai.\(key)"
+            let line = Self.line(of: key, in: text)
+            if key == "records_per_response" {
+                oaiRecordsPerResponse = try Self.integer(table, key, in: 1...10_000, name: name, path: path, line: line)
+                continue
+            }
+            guard let value = table[key]?.string, !value.isEmpty, value.count <= 200, !value.unicodeScalars.contains(where: { $0.value < 0x20 })
+            else {
+                throw ConfigError(file: path, line: line, key: name, message: "must be text of 1-200 characters on one line")
+            }
+            switch key {
+            case "repository_name": repositoryName = value
+            case "admin_email":
+                guard value.contains("@"), !value.contains(where: \.isWhitespace) else {
+                    throw ConfigError(file: path, line: line, key: name, message: "must be an e-mail address")
+                }
+                adminEmail = value
+            case "repository_identifier":
+                // OAI-PMH's oai-identifier scheme: a domain-like name.
+                let allowed = value.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "." || $0 == "-") }
+                guard allowed, value.first?.isLetter == true else {
+                    throw ConfigError(file: path, line: line, key: name, message: "must be a domain-like name of letters, digits, '.' and '-', such as \"union.example.edu\"")
+                }
+                repositoryIdentifier = value
+            default:
+                throw ConfigError(
+                    file: path, line: line, key: name, message: "unknown key; [oai] knows repository_name, admin_email, repository_identifier and records_per_response")
             }
         }
     }

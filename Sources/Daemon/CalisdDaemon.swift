@@ -72,7 +72,10 @@ public enum CalisdDaemon {
             store: store, ingest: ingest, dropDirectory: config.dropDirectory,
             uploadsDirectory: config.stateDirectory + "/uploads", databasePath: config.databasePath, live: live,
             version: version, refresh: RefreshControl(requested: { scheduler.wake() }, harvesting: { scheduler.harvesting }),
-            retention: retention)
+            retention: retention,
+            publication: Publication(
+                publicURL: config.publicURL, repositoryName: config.repositoryName, adminEmail: config.adminEmail,
+                repositoryIdentifier: config.repositoryIdentifier, recordsPerResponse: config.oaiRecordsPerResponse))
         let server = HTTPServer(listener: listener, tcp: config.listenTCP.map { ($0.host, $0.port) }, context: context, logger: logger) {
             notifier.send("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
             logger.info("calisd ready", metadata: ["calisd.version": "\(version)"])

@@ -42,6 +42,7 @@ struct CheckConfig: ParsableCommand {
         print("socket:    \(config.socketPath)")
         if let tcp = config.listenTCP { print("tcp:       \(tcp.host):\(tcp.port) (loopback, never admin)") }
         print("database:  \(config.databasePath)")
+        print("public:    \(config.publicURL) (SRU at /sru, OAI-PMH at /oai as oai:\(config.repositoryIdentifier):CAL…)")
     }
 }
 
