@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -33,6 +34,8 @@ public final class HTTPServer: Service, Sendable {
     static let maximumBody = 1 << 20
 
     let listener: Listener
+    /// A connection silent this long between requests, or stalled half-way through sending one, is closed.
+    let idleTimeout: TimeAmount
     /// The optional loopback TCP listener (`[api] listen_tcp`) for a reverse proxy: never admin.
     let tcp: (host: String, port: Int)?
     let routes: APIRoutes
@@ -41,10 +44,11 @@ public final class HTTPServer: Service, Sendable {
 
     /// - Parameter onListening: called once the socket accepts connections (systemd's READY=1 goes there).
     public init(
-        listener: Listener, tcp: (host: String, port: Int)? = nil, context: APIContext, logger: Logger,
-        onListening: @escaping @Sendable () -> Void = {}
+        listener: Listener, tcp: (host: String, port: Int)? = nil, idleTimeoutSeconds: Int = 60, context: APIContext,
+        logger: Logger, onListening: @escaping @Sendable () -> Void = {}
     ) {
         self.listener = listener
+        self.idleTimeout = .seconds(Int64(idleTimeoutSeconds))
         self.tcp = tcp
         self.routes = APIRoutes(context: context, logger: logger)
         self.logger = logger
@@ -110,12 +114,23 @@ public final class HTTPServer: Service, Sendable {
     }
 
     private func serve(_ connection: Connection, peer: PeerCredentials) async {
+        // Silent and slow clients (a kept-alive connection never used again, a head sent a byte at a time) would
+        // otherwise hold descriptors for ever; one waiting for a long answer (a backup, an export) is not idle.
+        let activity = ConnectionActivity()
+        let channel = connection.channel
+        let idle = idleTimeout
+        let every = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, TimeAmount.milliseconds(100).nanoseconds))
+        let watch = channel.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            if activity.isIdle(longerThan: idle) { channel.close(promise: nil) }
+        }
+        defer { watch.cancel() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var iterator = inbound.makeAsyncIterator()
                 while let part = try await iterator.next() {
+                    activity.touch()
                     guard case .head(let head) = part else { continue }
-                    let keepAlive = try await respond(to: head, peer: peer, parts: &iterator, outbound: outbound)
+                    let keepAlive = try await respond(to: head, peer: peer, parts: &iterator, outbound: outbound, activity: activity)
                     if !keepAlive { return }
                 }
             }
@@ -128,7 +143,7 @@ public final class HTTPServer: Service, Sendable {
     private func respond(
         to head: HTTPRequestHead, peer: PeerCredentials,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, activity: ConnectionActivity
     ) async throws -> Bool {
         var keepAlive = head.isKeepAlive
         var response: APIResponse
@@ -146,7 +161,7 @@ public final class HTTPServer: Service, Sendable {
                     response = error.response
                     keepAlive = false
                 case .accepted(let limit):
-                    let (result, complete) = try await routes.receiveUpload(request, parts: &parts, limit: limit)
+                    let (result, complete) = try await routes.receiveUpload(request, parts: &parts, limit: limit, activity: activity)
                     response = result
                     if !complete { keepAlive = false }
                 }
@@ -154,6 +169,7 @@ public final class HTTPServer: Service, Sendable {
                 switch try await readBody(&parts) {
                 case .some(let body):
                     request.body = body
+                    activity.answering(true)
                     response = await routes.handle(request)
                 case .none:
                     response = APIError(.payloadTooLarge, "too_large", "request bodies are limited to 1 MiB").response
@@ -173,6 +189,7 @@ public final class HTTPServer: Service, Sendable {
         try await outbound.write(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
         try await outbound.write(.end(nil))
+        activity.answering(false)
         return keepAlive
     }
 
@@ -197,5 +214,26 @@ public final class HTTPServer: Service, Sendable {
         while let part = try await parts.next() {
             if case .end = part { return }
         }
+    }
+}
+
+/// When a connection last sent something, and whether a request of it is being answered; the idle watch reads
+/// it on the event loop while the connection's task writes it.
+final class ConnectionActivity: Sendable {
+    private let lastActivity = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+    private let busy = Atomic<Bool>(false)
+
+    func touch() { lastActivity.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed) }
+
+    func answering(_ value: Bool) {
+        busy.store(value, ordering: .relaxed)
+        touch()
+    }
+
+    func isIdle(longerThan limit: TimeAmount) -> Bool {
+        guard !busy.load(ordering: .relaxed) else { return false }
+        let now = NIODeadline.now().uptimeNanoseconds
+        let last = lastActivity.load(ordering: .relaxed)
+        return now > last && now - last > UInt64(limit.nanoseconds)
     }
 }

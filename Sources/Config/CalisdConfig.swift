@@ -41,6 +41,9 @@ public struct CalisdConfig: Sendable, Equatable {
     /// `[api] admin_group`: peers in this group (or root) may use admin routes; not the socket's own group.
     public var adminGroup = "calisd-admin"
 
+    /// `[api] idle_timeout_seconds`: a connection silent this long between requests, or stalled half-way through
+    /// sending one, is closed; one waiting for its answer never is.
+    public var idleTimeoutSeconds = 60
     /// `[api] public_url`: where members reach the API through the reverse proxy; the OAI-PMH base URL and the
     /// SRU explain record are given from it.
     public var publicURL = "http://localhost"
@@ -209,6 +212,8 @@ public struct CalisdConfig: Sendable, Equatable {
                     throw ConfigError(file: path, line: line, key: name, message: "must be a group name")
                 }
                 adminGroup = value
+            case "idle_timeout_seconds":
+                idleTimeoutSeconds = try Self.integer(table, key, in: 1...86_400, name: name, path: path, line: line)
             case "public_url":
                 guard let value = table[key]?.string, let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
                     url.host?.isEmpty == false, url.query == nil, url.fragment == nil
@@ -226,7 +231,7 @@ public struct CalisdConfig: Sendable, Equatable {
                 listenTCP = address
             default:
                 throw ConfigError(
-                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group, listen_tcp and public_url")
+                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group, listen_tcp, public_url and idle_timeout_seconds")
             }
         }
     }

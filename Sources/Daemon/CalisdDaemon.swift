@@ -16,6 +16,20 @@ import UnixSignals
 public enum CalisdDaemon {
     public static let version = "0.4.0-dev"
 
+    /// Raises the soft open-files limit to the hard one (systemd's LimitNOFILE, or the shell's): each of the
+    /// 794 members' connections is a descriptor, and the default soft limit of 1024 would refuse the rest.
+    /// - Returns: the soft limit now.
+    static func raiseOpenFilesLimit() -> UInt64 {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { return UInt64(raised.rlim_cur) }
+        }
+        return UInt64(limit.rlim_cur)
+    }
+
     public static func run(config: CalisdConfig, configPath: String) async throws {
         LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         let logger = Logger(label: "calisd")
@@ -39,6 +53,8 @@ public enum CalisdDaemon {
         } catch {
             throw DaemonError.store("cannot build the search index of \(config.databasePath): \(error)")
         }
+        let openFiles = Self.raiseOpenFilesLimit()
+        logger.info("open files limit", metadata: ["calisd.nofile": "\(openFiles)"])
         let live = LiveSettings(Self.liveValues(config))
         let status = IngestStatus()
         let settings = IngestSettings(
@@ -76,7 +92,10 @@ public enum CalisdDaemon {
             publication: Publication(
                 publicURL: config.publicURL, repositoryName: config.repositoryName, adminEmail: config.adminEmail,
                 repositoryIdentifier: config.repositoryIdentifier, recordsPerResponse: config.oaiRecordsPerResponse))
-        let server = HTTPServer(listener: listener, tcp: config.listenTCP.map { ($0.host, $0.port) }, context: context, logger: logger) {
+        let server = HTTPServer(
+            listener: listener, tcp: config.listenTCP.map { ($0.host, $0.port) }, idleTimeoutSeconds: config.idleTimeoutSeconds,
+            context: context, logger: logger
+        ) {
             notifier.send("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
             logger.info("calisd ready", metadata: ["calisd.version": "\(version)"])
         }

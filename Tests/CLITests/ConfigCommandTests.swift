@@ -56,6 +56,7 @@ struct ConfigCommandTests {
         ("[api]\nlisten_tcp = \"127.0.0.1:70000\"\n", ":2: api.listen_tcp: must be a loopback address and port"),
         ("[api]\npublic_url = \"union.example.edu\"\n", ":2: api.public_url: must be an http:// or https:// URL"),
         ("[api]\npublic_url = \"https://union.example.edu/?x=1\"\n", ":2: api.public_url: must be an http:// or https:// URL"),
+        ("[api]\nidle_timeout_seconds = 0\n", ":2: api.idle_timeout_seconds: must be a whole number from 1 to 86400"),
         ("[oai]\nadmin_email = \"nobody\"\n", ":2: oai.admin_email: must be an e-mail address"),
         ("[oai]\nrepository_identifier = \"my repo\"\n", ":2: oai.repository_identifier: must be a domain-like name"),
         ("[oai]\nrepository_name = \"\"\n", ":2: oai.repository_name: must be text of 1-200 characters on one line"),

@@ -1,0 +1,139 @@
+import APIClient
+import APITypes
+import CalisdTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connections that do not behave: silent ones, a head sent half-way, kept-alive clients that go quiet, and
+/// thousands of idle connections at once. The daemon closes them after `idle_timeout_seconds` and answers
+/// everyone else meanwhile; it raises its open-files limit so thousands fit.
+@Suite("idle and slow connections")
+struct ConnectionTests {
+    /// Runs blocking socket work on a thread of its own, off the few threads async tests share.
+    static func detached<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    struct SocketError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A raw connection to the daemon's Unix socket, with a receive timeout so no read waits for ever.
+    static func connect(_ path: String) throws -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw SocketError(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw SocketError(description: "connect: \(String(cString: strerror(errno)))")
+        }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return descriptor
+    }
+
+    static func send(_ descriptor: Int32, _ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// Reads until the daemon closes the connection (true) or 20 s pass without it (false).
+    static func closedByPeer(_ descriptor: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    @Test("a silent connection, a half-sent head and a quiet kept-alive client are closed after the idle timeout; others are answered meanwhile")
+    func idleConnectionsClosed() async throws {
+        let daemon = try await DaemonSupport.started(members: [], config: "[api]\nidle_timeout_seconds = 2\n")
+        defer { daemon.remove() }
+        let path = daemon.socketPath
+        let started = Date()
+        let (silent, halfHead, keptAlive) = try await Self.detached {
+            let silent = try Self.connect(path)
+            let halfHead = try Self.connect(path)
+            Self.send(halfHead, "GET /v1/health HTTP/1.1\r\nHost: calisd\r\n")
+            let keptAlive = try Self.connect(path)
+            Self.send(keptAlive, "GET /v1/health HTTP/1.1\r\nHost: calisd\r\n\r\n")
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = read(keptAlive, &buffer, buffer.count)
+            #expect(count > 0 && String(decoding: buffer[..<max(0, count)], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            return (silent, halfHead, keptAlive)
+        }
+        // The daemon answers others while those wait.
+        for _ in 0..<5 { #expect(try await daemon.get("/v1/health").status == 200) }
+        let closed = try await Self.detached { [silent, halfHead, keptAlive] in
+            defer { for descriptor in [silent, halfHead, keptAlive] { close(descriptor) } }
+            return [silent, halfHead, keptAlive].map(Self.closedByPeer)
+        }
+        let waited = Date().timeIntervalSince(started)
+        #expect(closed == [true, true, true], "each is closed by the daemon")
+        #expect(waited >= 1.9 && waited < 15, "after about the idle timeout, not at once: \(waited) s")
+        #expect(try await daemon.get("/v1/health").status == 200)
+    }
+
+    @Test("a request answered slowly is not cut off as idle; a steady upload longer than the timeout goes through")
+    func busyIsNotIdle() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: "[ingest]\nsettle_seconds = 1\n[api]\nidle_timeout_seconds = 1\n")
+        defer { daemon.remove() }
+        // An upload sent in pieces over about 3 s, each piece within the timeout.
+        let path = daemon.socketPath
+        let records = try DaemonSupport.fixture("loc-books-50.mrc")
+        let answer = try await Self.detached {
+            let descriptor = try Self.connect(path)
+            defer { close(descriptor) }
+            Self.send(descriptor, "POST /v1/members/M001/files?name=slow.mrc HTTP/1.1\r\nHost: calisd\r\nContent-Length: \(records.count)\r\n\r\n")
+            let pieces = 6
+            let size = (records.count + pieces - 1) / pieces
+            for start in stride(from: 0, to: records.count, by: size) {
+                usleep(500_000)
+                let piece = Array(records[start..<min(records.count, start + size)])
+                _ = piece.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count) }
+            }
+            var buffer = [UInt8](repeating: 0, count: 8192)
+            let count = read(descriptor, &buffer, buffer.count)
+            return String(decoding: buffer[..<max(0, count)], as: UTF8.self)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 202"), "\(answer)")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        #expect(files.first?.state == "done")
+    }
+
+    @Test("2,000 idle connections at once: the daemon raises its open-files limit, keeps answering, then closes them")
+    func thousandsOfIdleConnections() async throws {
+        let daemon = try DaemonProcess(binary: DaemonSupport.binary, config: "[api]\nidle_timeout_seconds = 4\n")
+        defer { daemon.remove() }
+        // Started with a soft limit of 1024, as a shell gives it: 2,000 connections need the hard limit.
+        let prlimit = try #require(ProcessRunner.find("prlimit"), "prlimit (util-linux) starts the daemon with a low soft limit")
+        try await daemon.start(launcher: [prlimit, "--nofile=1024:8192"])
+        let pid = try #require(daemon.pid)
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let line = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2) == ["8192", "8192"], "\(line)")
+
+        let path = daemon.socketPath
+        let descriptors = try await Self.detached { try (0..<2_000).map { _ in try Self.connect(path) } }
+        defer { for descriptor in descriptors { close(descriptor) } }
+        for _ in 0..<20 { #expect(try await daemon.get("/v1/health").status == 200) }
+        let closed = try await Self.detached { descriptors.filter(Self.closedByPeer).count }
+        #expect(closed == 2_000)
+        #expect(try await daemon.get("/v1/status").status == 200)
+        #expect(daemon.isRunning)
+    }
+}
