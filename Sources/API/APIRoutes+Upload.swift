@@ -64,8 +64,7 @@ extension APIRoutes {
     /// Streams the body into the uploads folder, then hands the complete file to the ingest pipeline.
     /// - Returns: the response, and whether the body was read to its end (otherwise the connection closes).
     func receiveUpload(
-        _ request: APIRequest, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator, limit: Int64,
-        activity: ConnectionActivity
+        _ request: APIRequest, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator, limit: Int64
     ) async throws -> (APIResponse, Bool) {
         let member = request.path[2]
         let name = uploadName(request)
@@ -78,8 +77,6 @@ extension APIRoutes {
         var failure: APIError?
         var complete = false
         reading: while let part = try await parts.next() {
-            // A steady upload is not idle, however long it takes; a stalled one is.
-            activity.touch()
             switch part {
             case .body(let buffer):
                 size += Int64(buffer.readableBytes)
@@ -105,8 +102,6 @@ extension APIRoutes {
                 }
             case .end:
                 complete = true
-                // fsync and hashing a large file take a while: answering, not idle.
-                activity.answering(true)
                 break reading
             case .head:
                 break reading

@@ -64,6 +64,7 @@ public final class HTTPServer: Service, Sendable {
                 level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
             return credentials.flatMapThrowing { peer in
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try self.watchIdle(channel)
                 let connection = try Connection(wrappingChannelSynchronously: channel)
                 return (connection, PeerCredentials(pid: peer.pid, uid: peer.uid, gid: peer.gid))
             }
@@ -90,6 +91,7 @@ public final class HTTPServer: Service, Sendable {
                 .bind(host: tcp.host, port: tcp.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try self.watchIdle(channel)
                         return (try Connection(wrappingChannelSynchronously: channel), PeerCredentials.tcp)
                     }
                 }
@@ -100,6 +102,21 @@ public final class HTTPServer: Service, Sendable {
             listeners.addTask { try await self.accept(server) }
             if let tcpServer { listeners.addTask { try await self.accept(tcpServer) } }
         }
+    }
+
+    /// Silent and slow clients (a kept-alive connection never used again, a head sent a byte at a time) would
+    /// otherwise hold descriptors for ever; one being answered (a backup, an export) or uploading is not idle.
+    /// All of it happens on the connection's event loop, so a busy daemon slow to take up a request never
+    /// mistakes it for silence.
+    private func watchIdle(_ channel: any Channel) throws {
+        let activity = ConnectionActivity()
+        try channel.pipeline.syncOperations.addHandler(ActivityHandler(activity))
+        let idle = idleTimeout
+        let every = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, TimeAmount.milliseconds(100).nanoseconds))
+        let watch = channel.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            if activity.isIdle(longerThan: idle) { channel.close(promise: nil) }
+        }
+        channel.closeFuture.whenComplete { _ in watch.cancel() }
     }
 
     private func accept(_ server: NIOAsyncChannel<(Connection, PeerCredentials), Never>) async throws {
@@ -114,23 +131,13 @@ public final class HTTPServer: Service, Sendable {
     }
 
     private func serve(_ connection: Connection, peer: PeerCredentials) async {
-        // Silent and slow clients (a kept-alive connection never used again, a head sent a byte at a time) would
-        // otherwise hold descriptors for ever; one waiting for a long answer (a backup, an export) is not idle.
-        let activity = ConnectionActivity()
         let channel = connection.channel
-        let idle = idleTimeout
-        let every = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, TimeAmount.milliseconds(100).nanoseconds))
-        let watch = channel.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
-            if activity.isIdle(longerThan: idle) { channel.close(promise: nil) }
-        }
-        defer { watch.cancel() }
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.executeThenClose { inbound, _ in
                 var iterator = inbound.makeAsyncIterator()
                 while let part = try await iterator.next() {
-                    activity.touch()
                     guard case .head(let head) = part else { continue }
-                    let keepAlive = try await respond(to: head, peer: peer, parts: &iterator, outbound: outbound, activity: activity)
+                    let keepAlive = try await respond(to: head, peer: peer, parts: &iterator, channel: channel)
                     if !keepAlive { return }
                 }
             }
@@ -143,7 +150,7 @@ public final class HTTPServer: Service, Sendable {
     private func respond(
         to head: HTTPRequestHead, peer: PeerCredentials,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, activity: ConnectionActivity
+        channel: any Channel
     ) async throws -> Bool {
         var keepAlive = head.isKeepAlive
         var response: APIResponse
@@ -161,7 +168,7 @@ public final class HTTPServer: Service, Sendable {
                     response = error.response
                     keepAlive = false
                 case .accepted(let limit):
-                    let (result, complete) = try await routes.receiveUpload(request, parts: &parts, limit: limit, activity: activity)
+                    let (result, complete) = try await routes.receiveUpload(request, parts: &parts, limit: limit)
                     response = result
                     if !complete { keepAlive = false }
                 }
@@ -169,7 +176,6 @@ public final class HTTPServer: Service, Sendable {
                 switch try await readBody(&parts) {
                 case .some(let body):
                     request.body = body
-                    activity.answering(true)
                     response = await routes.handle(request)
                 case .none:
                     response = APIError(.payloadTooLarge, "too_large", "request bodies are limited to 1 MiB").response
@@ -186,10 +192,20 @@ public final class HTTPServer: Service, Sendable {
         headers.add(name: "Content-Length", value: String(response.body.count))
         if let location = response.location { headers.add(name: "Location", value: location) }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        try await outbound.write(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)))
-        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
-        try await outbound.write(.end(nil))
-        activity.answering(false)
+        // Written on the channel and awaited until flushed: closing a connection (Connection: close) drops what
+        // is still queued, which cut large answers short under load.
+        let parts: [HTTPServerResponsePart] = [
+            .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)),
+            .body(.byteBuffer(ByteBuffer(bytes: response.body))), .end(nil),
+        ]
+        try await channel.eventLoop.flatSubmit {
+            let flushed = channel.eventLoop.makePromise(of: Void.self)
+            for (index, part) in parts.enumerated() {
+                channel.write(NIOAny(part), promise: index == parts.count - 1 ? flushed : nil)
+            }
+            channel.flush()
+            return flushed.futureResult
+        }.get()
         return keepAlive
     }
 
@@ -217,8 +233,8 @@ public final class HTTPServer: Service, Sendable {
     }
 }
 
-/// When a connection last sent something, and whether a request of it is being answered; the idle watch reads
-/// it on the event loop while the connection's task writes it.
+/// When a connection last sent a request part, and whether a whole request of it waits for its answer. Written
+/// by ``ActivityHandler`` and read by the idle watch, both on the connection's event loop.
 final class ConnectionActivity: Sendable {
     private let lastActivity = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
     private let busy = Atomic<Bool>(false)
@@ -235,5 +251,28 @@ final class ConnectionActivity: Sendable {
         let now = NIODeadline.now().uptimeNanoseconds
         let last = lastActivity.load(ordering: .relaxed)
         return now > last && now - last > UInt64(limit.nanoseconds)
+    }
+}
+
+/// Sits after the HTTP decoder: a decoded head or body part is activity (a head trickled in a byte at a time
+/// is not, until it is whole); from a request's end until its answer's end the connection is being answered.
+final class ActivityHandler: ChannelDuplexHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let activity: ConnectionActivity
+
+    init(_ activity: ConnectionActivity) { self.activity = activity }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { activity.answering(true) } else { activity.touch() }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { activity.answering(false) }
+        context.write(data, promise: promise)
     }
 }

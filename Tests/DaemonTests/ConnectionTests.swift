@@ -2,6 +2,7 @@ import APIClient
 import APITypes
 import CalisdTesting
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -61,7 +62,8 @@ struct ConnectionTests {
 
     @Test("a silent connection, a half-sent head and a quiet kept-alive client are closed after the idle timeout; others are answered meanwhile")
     func idleConnectionsClosed() async throws {
-        let daemon = try await DaemonSupport.started(members: [], config: "[api]\nidle_timeout_seconds = 2\n")
+        // Long enough that this test's own client, slow on a loaded machine, is not taken for a silent one.
+        let daemon = try await DaemonSupport.started(members: [], config: "[api]\nidle_timeout_seconds = 5\n")
         defer { daemon.remove() }
         let path = daemon.socketPath
         let started = Date()
@@ -84,25 +86,25 @@ struct ConnectionTests {
         }
         let waited = Date().timeIntervalSince(started)
         #expect(closed == [true, true, true], "each is closed by the daemon")
-        #expect(waited >= 1.9 && waited < 15, "after about the idle timeout, not at once: \(waited) s")
+        #expect(waited >= 4.9 && waited < 60, "after the idle timeout, not at once: \(waited) s")
         #expect(try await daemon.get("/v1/health").status == 200)
     }
 
     @Test("a request answered slowly is not cut off as idle; a steady upload longer than the timeout goes through")
     func busyIsNotIdle() async throws {
-        let daemon = try await DaemonSupport.started(members: ["M001"], config: "[ingest]\nsettle_seconds = 1\n[api]\nidle_timeout_seconds = 1\n")
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: "[ingest]\nsettle_seconds = 1\n[api]\nidle_timeout_seconds = 4\n")
         defer { daemon.remove() }
-        // An upload sent in pieces over about 3 s, each piece within the timeout.
+        // An upload sent in pieces over about 8 s, twice the timeout, each piece well within it.
         let path = daemon.socketPath
         let records = try DaemonSupport.fixture("loc-books-50.mrc")
         let answer = try await Self.detached {
             let descriptor = try Self.connect(path)
             defer { close(descriptor) }
             Self.send(descriptor, "POST /v1/members/M001/files?name=slow.mrc HTTP/1.1\r\nHost: calisd\r\nContent-Length: \(records.count)\r\n\r\n")
-            let pieces = 6
+            let pieces = 8
             let size = (records.count + pieces - 1) / pieces
             for start in stride(from: 0, to: records.count, by: size) {
-                usleep(500_000)
+                usleep(1_000_000)
                 let piece = Array(records[start..<min(records.count, start + size)])
                 _ = piece.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count) }
             }
@@ -117,7 +119,7 @@ struct ConnectionTests {
 
     @Test("2,000 idle connections at once: the daemon raises its open-files limit, keeps answering, then closes them")
     func thousandsOfIdleConnections() async throws {
-        let daemon = try DaemonProcess(binary: DaemonSupport.binary, config: "[api]\nidle_timeout_seconds = 4\n")
+        let daemon = try DaemonProcess(binary: DaemonSupport.binary, config: "[api]\nidle_timeout_seconds = 6\n")
         defer { daemon.remove() }
         // Started with a soft limit of 1024, as a shell gives it: 2,000 connections need the hard limit.
         let prlimit = try #require(ProcessRunner.find("prlimit"), "prlimit (util-linux) starts the daemon with a low soft limit")
@@ -136,4 +138,57 @@ struct ConnectionTests {
         #expect(try await daemon.get("/v1/status").status == 200)
         #expect(daemon.isRunning)
     }
+
+    @Test("a storm of reads from 64 clients during a large ingest: every request answered, none waits for the writer to finish")
+    func requestStormDuringIngest() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001", "M002"])
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M002", name: "books.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
+        try daemon.drop(try DaemonSupport.distinctBooks(20_000), member: "M001", name: "large.mrc")
+        try await waitUntil("the large file is being ingested", timeout: .seconds(60)) {
+            try await DaemonSupport.status(daemon).ingest.active == 1
+        }
+        let targets = [
+            "/v1/records?isbn=0836932722", "/v1/search?q=loom", "/sru?version=1.2&operation=searchRetrieve&query=title%3Dloom",
+            "/oai?verb=ListIdentifiers&metadataPrefix=marc21&set=M002", "/v1/status", "/v1/health",
+        ]
+        // 64 clients ask without pause until the ingest is over: how many answers came while the writer worked.
+        let ingesting = IngestFlag()
+        let answers = try await withThrowingTaskGroup(of: [Int].self) { group in
+            group.addTask {
+                while try await DaemonSupport.status(daemon).ingest.active == 1 { try await Task.sleep(for: .milliseconds(100)) }
+                ingesting.value.store(false, ordering: .relaxed)
+                return []
+            }
+            for client in 0..<64 {
+                group.addTask {
+                    var statuses: [Int] = []
+                    var round = 0
+                    while ingesting.value.load(ordering: .relaxed) && statuses.count < 500 {
+                        let target = targets[(client + round) % targets.count]
+                        do {
+                            statuses.append(try await daemon.get(target).status)
+                        } catch {
+                            Issue.record("\(target): \(error)")
+                            statuses.append(-1)
+                        }
+                        round += 1
+                    }
+                    return statuses
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(answers.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: answers, by: { $0 }).mapValues(\.count))")
+        #expect(answers.count >= 64, "readers were answered while the writer worked: \(answers.count)")
+        let files = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1, timeout: .seconds(300))
+        #expect(files.first?.state == "done" && files.first?.counts.added == 20_000)
+        #expect(daemon.isRunning)
+    }
+}
+
+/// Whether the ingest the storm runs beside is still going, read by every client task.
+final class IngestFlag: Sendable {
+    let value = Atomic<Bool>(true)
 }
