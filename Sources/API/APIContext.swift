@@ -21,6 +21,8 @@ public struct APIContext: Sendable {
     public var retention: Retention
     /// How the catalogue names itself to harvesters and SRU clients.
     public var publication: Publication
+    /// Backups and exports under way.
+    public var operations = RunningOperations()
 
     public init(
         store: CatalogStore, ingest: IngestService, dropDirectory: String, uploadsDirectory: String, databasePath: String,

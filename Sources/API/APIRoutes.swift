@@ -151,6 +151,9 @@ struct APIRoutes: Sendable {
         case (.POST, ["backup"]):
             try requireAdmin(request)
             return try await backup(request)
+        case (.GET, ["operations"]):
+            try requireAdmin(request)
+            return .json(context.operations.all.map { OperationBody(id: $0.id, kind: $0.kind, path: $0.path, done: $0.done, total: $0.total) })
         case (.POST, ["prune"]):
             try requireAdmin(request)
             let (store, retention, logger) = (context.store, context.retention, logger)
@@ -197,7 +200,7 @@ struct APIRoutes: Sendable {
 
     private func knownPaths(_ path: [String]) -> Bool {
         let rest = Array(path.dropFirst())
-        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"] || rest == ["tokens"] || rest == ["prune"]
+        return rest == ["health"] || rest == ["status"] || rest == ["members"] || rest == ["refresh"] || rest == ["changes"] || rest == ["verify"] || rest == ["backup"] || rest == ["export"] || rest == ["files"] || rest == ["why"] || rest == ["review"] || rest == ["search"] || rest == ["tokens"] || rest == ["prune"] || rest == ["operations"]
             || (rest.first == "members" && (2...4).contains(rest.count)) || (rest.first == "files" && (2...3).contains(rest.count))
             || (rest.first == "records" && (1...3).contains(rest.count)) || (rest.first == "refresh" && rest.count == 2)
             || (rest.first == "tokens" && rest.count == 3)
@@ -456,9 +459,13 @@ struct APIRoutes: Sendable {
         let store = context.store
         let logger = self.logger
         let started = Date()
+        let operations = context.operations
+        let operation = operations.start("backup", path: body.path, total: try? store.pageCount())
+        defer { operations.finish(operation) }
         let pages = try await Self.offRequestThreads {
             var reported = 0
             return try store.backup(to: body.path) { done, total in
+                operations.update(operation, done: done, total: total)
                 let tenth = total > 0 ? done * 10 / total : 10
                 if tenth > reported {
                     reported = tenth
@@ -522,7 +529,13 @@ struct APIRoutes: Sendable {
         let store = context.store
         let logger = self.logger
         let started = Date()
-        let records = try await Self.offRequestThreads { try Self.writeExport(store, body, format: format, logger: logger) }
+        let total = try body.member.map { try store.activeRecordCount(member: $0) } ?? store.counts().unionRecords
+        let operations = context.operations
+        let operation = operations.start("export", path: body.path, total: total)
+        defer { operations.finish(operation) }
+        let records = try await Self.offRequestThreads {
+            try Self.writeExport(store, body, format: format, logger: logger) { operations.update(operation, done: $0, total: nil) }
+        }
         var info = stat()
         let bytes = stat(body.path, &info) == 0 ? Int64(info.st_size) : 0
         logger.notice(
@@ -534,7 +547,9 @@ struct APIRoutes: Sendable {
         return .json(ExportBody(path: body.path, records: records, bytes: bytes, seconds: Date().timeIntervalSince(started)))
     }
 
-    private static func writeExport(_ store: CatalogStore, _ body: ExportRequestBody, format: MARCFormat, logger: Logger) throws -> Int {
+    private static func writeExport(
+        _ store: CatalogStore, _ body: ExportRequestBody, format: MARCFormat, logger: Logger, progress: (Int) -> Void
+    ) throws -> Int {
         let partial = body.path + ".calisd-partial"
         guard let file = fopen(partial, "wb") else {
             throw APIError.badRequest("cannot create \(partial): \(String(cString: strerror(errno)))")
@@ -559,6 +574,7 @@ struct APIRoutes: Sendable {
         func add(_ record: MARCRecord) throws {
             try writer.write(record, into: &buffer)
             count += 1
+            if count % 1_000 == 0 { progress(count) }
             if count % 100_000 == 0 { logger.info("export progress", metadata: ["calisd.path": "\(body.path)", "calisd.records": "\(count)"]) }
             try flush(force: false)
         }

@@ -936,3 +936,19 @@ public struct ReviewBody: Codable, Sendable, Equatable {
         case ruleVersion = "rule_version"
     }
 }
+
+/// A backup or export under way (`GET /v1/operations`): pages copied or records written, of how many.
+public struct OperationBody: Codable, Sendable, Equatable {
+    public var id: Int
+    public var kind: String
+    public var path: String
+    public var done: Int
+    public var total: Int?
+    public init(id: Int, kind: String, path: String, done: Int, total: Int?) {
+        self.id = id
+        self.kind = kind
+        self.path = path
+        self.done = done
+        self.total = total
+    }
+}

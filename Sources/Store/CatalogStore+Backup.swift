@@ -6,6 +6,11 @@ extension CatalogStore {
     /// catalogue at one moment while the writer goes on. Written beside `path` and renamed into place when
     /// complete. `progress` gets (pages copied, pages in all) after each step.
     /// - Returns: the number of pages copied.
+    /// The catalogue's size in pages: what a backup copies.
+    public func pageCount() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+    }
+
     public func backup(to path: String, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> Int {
         let partial = path + ".calisd-partial"
         unlink(partial)

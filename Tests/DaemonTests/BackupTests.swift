@@ -67,4 +67,25 @@ extension BackupTests {
         #expect(unknown.status == 1 && unknown.stderrText.contains("no member NOPE"))
         #expect(try daemon.ctl("export", all).status == 1)
     }
+
+    @Test("export and backup draw a progress bar on a terminal (the daemon's GET /v1/operations), and none when piped")
+    func progressOnTerminal() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"])
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.distinctBooks(20_000), member: "M001", name: "books.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1, timeout: .seconds(300))
+        let script = try #require(ProcessRunner.find("script"), "script (util-linux) gives the command a terminal")
+        for (command, label) in [("export", "exporting (records) ["), ("backup", "backing up (pages) [")] {
+            let target = daemon.root.appendingPathComponent("\(command)-tty").path
+            // script runs the command on a pseudo-terminal and copies what it writes.
+            let line = [DaemonSupport.binary, "ctl", "--socket", daemon.socketPath, command, target].joined(separator: " ")
+            let terminal = try await ProcessRunner.runDetached(script, ["-qec", line, "/dev/null"])
+            #expect(terminal.status == 0, "\(terminal.stdoutText)")
+            #expect(terminal.stdoutText.contains(label), "\(command) on a terminal: \(terminal.stdoutText.suffix(300))")
+            let piped = try daemon.ctl(command, target + "-piped")
+            #expect(piped.status == 0 && !piped.stderrText.contains(label) && !piped.stderrText.contains("\u{1B}["))
+        }
+        // With nothing under way, nothing is listed; members are refused it like every admin route.
+        #expect(try await daemon.json([OperationBody].self, "/v1/operations").isEmpty)
+    }
 }

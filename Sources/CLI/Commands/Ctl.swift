@@ -434,7 +434,7 @@ struct CtlBackup: AsyncParsableCommand {
         discussion: """
             The daemon writes FILE (beside it first, renamed into place when complete), so its user must be able \
             to write the folder. The copy is the catalogue at one moment; open it with sqlite3 or start a daemon on \
-            it. Progress is in the daemon's log.
+            it. On a terminal a progress bar shows the pages copied; the daemon's log has it too.
             """)
     @OptionGroup var options: CtlOptions
     @Argument(help: "Where to write the copy.") var file: String
@@ -442,12 +442,50 @@ struct CtlBackup: AsyncParsableCommand {
 
     func run() async throws {
         let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        let response = try await options.call("POST", "/v1/backup", body: BackupRequestBody(path: path, replace: force))
+        let options = self.options
+        let force = self.force
+        let response = try await withOperationProgress(options, kind: "backup", path: path, label: "backing up", unit: "pages") {
+            try await options.call("POST", "/v1/backup", body: BackupRequestBody(path: path, replace: force))
+        }
         if options.json { return options.printRaw(response) }
         let body = try options.decode(BackupBody.self, response)
         print(String(
             format: "backed up %@ (%@, %d pages) in %.1f s", body.path,
             ByteCountFormatter.string(fromByteCount: body.bytes, countStyle: .file), body.pages, body.seconds))
+    }
+}
+
+/// Sends a backup or export request and, on a terminal, draws the daemon's progress on it (`GET /v1/operations`)
+/// until the answer comes.
+func withOperationProgress(
+    _ options: CtlOptions, kind: String, path: String, label: String, unit: String,
+    _ request: @escaping @Sendable () async throws -> APIClient.Response
+) async throws -> APIClient.Response {
+    let bar = ProgressBar()
+    guard bar.enabled else { return try await request() }
+    let client = try options.client()
+    return try await withThrowingTaskGroup(of: APIClient.Response?.self) { group in
+        group.addTask {
+            while !Task.isCancelled {
+                if let response = try? await client.request("GET", "/v1/operations"), response.status == 200,
+                    let running = try? JSONDecoder().decode([OperationBody].self, from: Data(response.body)),
+                    let operation = running.first(where: { $0.kind == kind && $0.path == path })
+                {
+                    bar.show("\(label) (\(unit))", Int64(operation.done), operation.total.map(Int64.init))
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            return nil
+        }
+        group.addTask { try await request() }
+        defer { bar.clear() }
+        while let result = try await group.next() {
+            if let response = result {
+                group.cancelAll()
+                return response
+            }
+        }
+        throw CancellationError()
     }
 }
 
@@ -460,7 +498,8 @@ struct CtlExport: AsyncParsableCommand {
             The whole catalogue is written as for copy cataloguing: each union record's master with the union id in \
             001 and the other members' identifiers. With --member, that member's records as it sent them. The \
             daemon writes FILE (beside it first, renamed when complete) on one read transaction, so the export is \
-            the catalogue at one moment; its user must be able to write the folder. Progress is in its log.
+            the catalogue at one moment; its user must be able to write the folder. On a terminal a progress bar \
+            shows the records written; the daemon's log has it too.
             """)
     @OptionGroup var options: CtlOptions
     @Argument(help: "Where to write the records.") var file: String
@@ -474,8 +513,10 @@ struct CtlExport: AsyncParsableCommand {
 
     func run() async throws {
         let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        let response = try await options.call(
-            "POST", "/v1/export", body: ExportRequestBody(path: path, format: format, member: member, replace: force))
+        let (options, request) = (self.options, ExportRequestBody(path: path, format: format, member: member, replace: force))
+        let response = try await withOperationProgress(options, kind: "export", path: path, label: "exporting", unit: "records") {
+            try await options.call("POST", "/v1/export", body: request)
+        }
         if options.json { return options.printRaw(response) }
         let body = try options.decode(ExportBody.self, response)
         print(String(

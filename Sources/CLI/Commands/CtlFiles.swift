@@ -178,7 +178,7 @@ struct ReportProblems: Decodable {
 
 /// A one-line progress bar on standard error, only when it is a terminal.
 final class ProgressBar: Sendable {
-    private let enabled = isatty(STDERR_FILENO) == 1
+    let enabled = isatty(STDERR_FILENO) == 1
     private let shown = Mutex(false)
 
     func show(_ label: String, _ done: Int64, _ total: Int64?) {
