@@ -142,6 +142,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "calisd", dependencies: ["CLI"], swiftSettings: strictSettings),
+        // Benchmarks only: CALIS-scale member drops made from the real shared records (Benchmarks/README.md).
+        .executableTarget(
+            name: "calis-generate", dependencies: ["MARC", "Dedup", "Crosswalk"], path: "Benchmarks/Generator",
+            swiftSettings: strictSettings),
         // What the tests share: running real binaries and oracles.
         .target(name: "CalisdTesting", dependencies: ["APIClient"], swiftSettings: strictSettings),
         .testTarget(
