@@ -64,7 +64,8 @@ def h2load(sock, uris, connections, requests):
     log = os.path.join(WORK, "h2load.log")
     uri_file = os.path.join(WORK, "h2load-uris.txt")
     with open(uri_file, "w") as handle:
-        handle.write("\n".join(uris) + "\n")
+        # h2load wants whole URIs; with -B unix:PATH the host is only the Host header.
+        handle.write("\n".join("http://localhost" + uri for uri in uris) + "\n")
     if os.path.exists(log):
         os.remove(log)
     command = ["h2load", "--h1", "-B", f"unix:{sock}", "-i", uri_file, "-n", str(requests), "-c", str(connections), "-t", "1",

@@ -77,7 +77,7 @@ extension CatalogStore {
     public func sourceRecord(member: String, localID: String) throws -> SourceRecordView? {
         try writer.read { db in
             try Row.fetchOne(
-                db, sql: Self.sourceSelect + " WHERE s.member = ? AND s.local_id = ?", arguments: [member, localID]
+                db.cachedStatement(sql: Self.sourceSelect + " WHERE s.member = ? AND s.local_id = ?"), arguments: [member, localID]
             ).map(Self.sourceView)
         }
     }
@@ -102,13 +102,13 @@ extension CatalogStore {
     public func unionIDs(withKey key: MatchKey, limit: Int = 50) throws -> [Int64] {
         try writer.read { db in
             try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT cm.union_id FROM block_keys bk
-                    JOIN source_records s ON s.id = bk.source_id AND s.status = 'active'
-                    JOIN cluster_members cm ON cm.source_id = s.id
-                    WHERE bk.hash = ? ORDER BY cm.union_id LIMIT ?
-                    """, arguments: [key.blockHash, limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT DISTINCT cm.union_id FROM block_keys bk
+                        JOIN source_records s ON s.id = bk.source_id AND s.status = 'active'
+                        JOIN cluster_members cm ON cm.source_id = s.id
+                        WHERE bk.hash = ? ORDER BY cm.union_id LIMIT ?
+                        """), arguments: [key.blockHash, limit])
         }
     }
 
@@ -116,11 +116,12 @@ extension CatalogStore {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE id = ?",
+                    db.cachedStatement(sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE id = ?"),
                     arguments: [id])
             else { return nil }
+            // Cached statements: a lookup is compiled once per reader, not per request.
             let sources = try Row.fetchAll(
-                db, sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id", arguments: [id]
+                db.cachedStatement(sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id"), arguments: [id]
             ).map(Self.sourceView)
             return UnionRecordView(
                 id: row["id"], status: row["status"], masterID: row["master_id"], redirectTo: row["redirect_to"],
