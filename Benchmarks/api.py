@@ -88,12 +88,23 @@ def h2load(sock, uris, connections, requests):
     return rate, int(failed), p50, p99, codes, " ".join(command)
 
 
+def valid_isbn(text):
+    digits = text.replace("-", "").upper()
+    if len(digits) == 10 and digits[:9].isdigit() and (digits[9].isdigit() or digits[9] == "X"):
+        total = sum((10 - n) * (10 if c == "X" else int(c)) for n, c in enumerate(digits))
+        return total % 11 == 0
+    if len(digits) == 13 and digits.isdigit():
+        return sum(int(c) * (1 if n % 2 == 0 else 3) for n, c in enumerate(digits)) % 10 == 0
+    return False
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=250_000)
     parser.add_argument("--connections", default="1,64,794")
     parser.add_argument("--requests", type=int, default=100_000, help="per line; 1 connection gets a fifth")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--source", help="a MARC file to take the records from instead of BooksAll part01 (from PyPI)")
     arguments = parser.parse_args()
     for tool in ("h2load", "nginx", "sqlite3"):
         if shutil.which(tool) is None:
@@ -101,21 +112,12 @@ def main():
     if not arguments.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True)
 
-    records = load.first_records(load.booksall(), arguments.records)
+    records = load.first_records(arguments.source or load.booksall(), arguments.records)
     daemon, state, sock, log = load.start_daemon("api")
     nginx = None
     try:
-        staged = os.path.join(state, "drop", "M001", ".load.mrc.part")
-        shutil.copyfile(records, staged)
-        started = time.monotonic()
-        os.rename(staged, os.path.join(state, "drop", "M001", "load.mrc"))
-        while True:
-            _, files = load.call(sock, "GET", "/v1/files?member=M001")
-            if files and files[0]["state"] in ("done", "failed", "held", "rejected"):
-                break
-            time.sleep(0.2)
-        assert files[0]["state"] == "done", files[0]
-        loaded = time.monotonic() - started
+        file, loaded = load.drop_and_wait(state, sock, records)
+        assert file["state"] == "done", file
         database = os.path.join(state, "state", "catalogue.sqlite")
         ids = subprocess.run(
             ["sqlite3", database, "SELECT id FROM union_records WHERE status = 'active' ORDER BY id"],
@@ -130,7 +132,7 @@ def main():
                     continue
                 field = record.get("020")
                 value = field.get("a") if field else None
-                if value and value.split()[0].replace("-", "")[:-1].isdigit():
+                if value and valid_isbn(value.split()[0]):
                     isbns.append(value.split()[0])
                 if len(isbns) >= 1000:
                     break

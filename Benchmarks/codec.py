@@ -12,6 +12,7 @@ RSS at half and double the size to show memory does not grow with the file.
 """
 import argparse
 import os
+import shutil
 import platform
 import statistics
 import subprocess
@@ -56,6 +57,75 @@ def timed(command):
 def count_records(path):
     with open(path, "rb") as handle:
         return handle.read().count(b"\x1d")
+
+
+PYMARC = """
+import sys, pymarc
+records = fields = subfields = 0
+for record in pymarc.MARCReader(open(sys.argv[1], "rb"), to_unicode=True, force_utf8=True):
+    records += 1
+    for field in record.fields:
+        fields += 1
+        if not field.is_control_field():
+            subfields += len(field.subfields)
+print(records, fields, subfields)
+"""
+
+PERL = r"""
+use MARC::Batch;
+my $batch = MARC::Batch->new('USMARC', $ARGV[0]);
+$batch->strict_off; $batch->warnings_off;
+my ($records, $fields, $subfields) = (0, 0, 0);
+while (my $record = $batch->next) {
+    $records++;
+    for my $field ($record->fields) { $fields++; $subfields += scalar(my @s = $field->subfields) unless $field->is_control_field; }
+}
+print "$records $fields $subfields\n";
+"""
+
+JAVA = """
+import java.io.FileInputStream;
+import org.marc4j.MarcStreamReader;
+import org.marc4j.marc.DataField;
+import org.marc4j.marc.Record;
+import org.marc4j.marc.VariableField;
+
+public class Walk {
+    public static void main(String[] arguments) throws Exception {
+        MarcStreamReader reader = new MarcStreamReader(new FileInputStream(arguments[0]), "UTF-8");
+        long records = 0, fields = 0, subfields = 0;
+        while (reader.hasNext()) {
+            Record record = reader.next();
+            records++;
+            for (VariableField field : record.getVariableFields()) {
+                fields++;
+                if (field instanceof DataField) subfields += ((DataField) field).getSubfields().size();
+            }
+        }
+        System.out.println(records + " " + fields + " " + subfields);
+    }
+}
+"""
+
+
+def anchors(path):
+    """pymarc 5.4 (PyPI), MARC::Record 2.0 (Debian libmarc-record-perl), marc4j 2.9 (Debian libmarc4j-java)."""
+    found = []
+    python = subprocess.run([sys.executable, "-c", "import pymarc"], capture_output=True).returncode == 0
+    found.append(("pymarc", [sys.executable, "-c", PYMARC, path] if python else None))
+    perl = subprocess.run(["perl", "-MMARC::Batch", "-e", "1"], capture_output=True).returncode == 0
+    found.append(("MARC::Record (Perl)", ["perl", "-e", PERL, path] if perl else None))
+    jar = "/usr/share/java/marc4j.jar"
+    java = None
+    if os.path.exists(jar) and shutil.which("javac"):
+        folder = os.path.join(WORK, "marc4j")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "Walk.java"), "w") as handle:
+            handle.write(JAVA)
+        subprocess.run(["javac", "-cp", jar, "-d", folder, os.path.join(folder, "Walk.java")], check=True)
+        java = ["java", "-cp", f"{jar}:{folder}", "Walk", path]
+    found.append(("marc4j (Java, JVM start included)", java))
+    return found
 
 
 def main():
@@ -119,6 +189,18 @@ def main():
 
     if args.marc8 or args.baseline:
         return
+    print()
+    print("Every field and subfield walked, against the other libraries people use (once each, same file):")
+    print()
+    print("| reader | s | records/s | calisd ÷ it | peak RSS |")
+    print("|---|---|---|---|---|")
+    t_calisd = statistics.median(t for t, _ in results[("parse every field and subfield", "calisd")])
+    for name, command in anchors(path):
+        if command is None:
+            print(f"| {name} | not installed | | | |")
+            continue
+        seconds, rss = timed(command)
+        print(f"| {name} | {seconds:.3f} | {records / seconds:,.0f} | {seconds / t_calisd:.1f}× | {rss / 1024:.0f} MiB |")
     print()
     print("Peak RSS against file size (calisd):")
     print()

@@ -70,12 +70,13 @@ def main():
     parser.add_argument("--steps", default="1000000,2000000,4000000,8000000")
     parser.add_argument("--chunk", type=int, default=1_000_000)
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--name", default="growth", help="the state folder under Benchmarks/work (incremental.py reads growth)")
     arguments = parser.parse_args()
     if not arguments.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True)
         subprocess.run(["swift", "build", "-c", "release", "--product", "calis-generate"], cwd=ROOT, check=True)
-    daemon, state, sock, log = load.start_daemon("growth", "[ingest]\nsettle_seconds = 1\n")
-    stage = os.path.join(WORK, "growth-stage")
+    daemon, state, sock, log = load.start_daemon(arguments.name, "[ingest]\nsettle_seconds = 1\n")
+    stage = os.path.join(WORK, arguments.name + "-stage")
     try:
         for member in range(2, MEMBERS + 1):
             status, _ = load.call(sock, "POST", "/v1/members",

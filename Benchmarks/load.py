@@ -65,7 +65,8 @@ def booksall():
 
 
 def first_records(source, count):
-    path = os.path.join(WORK, f"booksall-first{count}.mrc")
+    name = "booksall" if source == BOOKSALL else os.path.basename(source).split(".")[0]
+    path = os.path.join(WORK, f"{name}-first{count}.mrc")
     if os.path.exists(path):
         return path
     with open(source, "rb") as handle:
@@ -109,20 +110,23 @@ def start_daemon(name, extra_config=""):
     return daemon, state, sock, log
 
 
+def drop_and_wait(state, sock, path):
+    """Renames a copy of `path` into M001's drop folder; returns the file's entry once finished, and the seconds."""
+    staged = os.path.join(state, "drop", "M001", ".load.mrc.part")
+    shutil.copyfile(path, staged)
+    start = time.monotonic()
+    os.rename(staged, os.path.join(state, "drop", "M001", "load.mrc"))
+    while True:
+        _, files = call(sock, "GET", "/v1/files?member=M001")
+        if files and files[0]["state"] in ("done", "failed", "held", "rejected"):
+            return files[0], time.monotonic() - start
+        time.sleep(0.02)
+
+
 def load(path, count):
     daemon, state, sock, log = start_daemon("load", EXTRA_CONFIG)
     try:
-        staged = os.path.join(state, "drop", "M001", ".load.mrc.part")
-        shutil.copyfile(path, staged)
-        start = time.monotonic()
-        os.rename(staged, os.path.join(state, "drop", "M001", "load.mrc"))
-        while True:
-            _, files = call(sock, "GET", "/v1/files?member=M001")
-            if files and files[0]["state"] in ("done", "failed", "held", "rejected"):
-                break
-            time.sleep(0.02)
-        seconds = time.monotonic() - start
-        file = files[0]
+        file, seconds = drop_and_wait(state, sock, path)
         rss = peak_rss_kib(daemon.pid)
         database = sum(os.path.getsize(os.path.join(state, "state", name))
                        for name in os.listdir(os.path.join(state, "state")) if name.startswith("catalogue.sqlite"))
@@ -158,13 +162,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="50000,100000,250000")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--source", help="a MARC file to take the records from instead of BooksAll part01 (from PyPI)")
     parser.add_argument("--config", default="", help="TOML appended to the daemon's config, e.g. '[ingest]\\nbatch_size = 5000'")
     arguments = parser.parse_args()
     global EXTRA_CONFIG
     EXTRA_CONFIG = arguments.config.replace("\\n", "\n") + "\n" if arguments.config else ""
     if not arguments.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True)
-    source = booksall()
+    source = arguments.source or booksall()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, {os.cpu_count()} cores")
     print("| records | calisd s | calisd records/s | peak RSS MiB | database MB | union records | "

@@ -1,4 +1,3 @@
-import Crosswalk
 import Foundation
 import MARC
 import NIOHTTP1
@@ -255,16 +254,10 @@ struct OAIProvider {
             case .marc21:
                 MARCXMLWriter.write(record, standalone: true, into: &xml)
             case .dublinCore:
-                xml.append(
-                    contentsOf: #"<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd">"#
-                        .utf8)
-                xml.append(0x0A)
-                for element in DublinCore.elements(of: record) {
-                    xml.append(contentsOf: "  <dc:\(element.name)>".utf8)
-                    MARCXMLWriter.appendEscaped(element.value, into: &xml)
-                    xml.append(contentsOf: "</dc:\(element.name)>\n".utf8)
-                }
-                xml.append(contentsOf: "</oai_dc:dc>\n".utf8)
+                DublinCoreXML.append(
+                    record, root: "oai_dc:dc",
+                    namespaces: #"xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd""#,
+                    into: &xml)
             }
             xml.append(contentsOf: "    </metadata>\n".utf8)
         }

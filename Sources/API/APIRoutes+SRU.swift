@@ -266,14 +266,7 @@ struct SRUService {
         case .marcxml:
             MARCXMLWriter.write(record, standalone: true, into: &xml)
         case .dublinCore:
-            xml.append(contentsOf: #"<srw_dc:dc xmlns:srw_dc="info:srw/schema/1/dc-schema" xmlns:dc="http://purl.org/dc/elements/1.1/">"#.utf8)
-            xml.append(0x0A)
-            for element in DublinCore.elements(of: record) {
-                xml.append(contentsOf: "  <dc:\(element.name)>".utf8)
-                MARCXMLWriter.appendEscaped(element.value, into: &xml)
-                xml.append(contentsOf: "</dc:\(element.name)>\n".utf8)
-            }
-            xml.append(contentsOf: "</srw_dc:dc>\n".utf8)
+            DublinCoreXML.append(record, root: "srw_dc:dc", namespaces: #"xmlns:srw_dc="info:srw/schema/1/dc-schema""#, into: &xml)
         }
         guard escaping else { return xml }
         var escaped: [UInt8] = []
@@ -381,5 +374,19 @@ struct SRUService {
 
                 """.utf8)
         return APIResponse(status: .ok, contentType: "application/xml; charset=utf-8", body: xml)
+    }
+}
+
+/// A record as simple Dublin Core XML in a root element of the protocol's choosing (SRU's `srw_dc:dc`, OAI-PMH's
+/// `oai_dc:dc`).
+enum DublinCoreXML {
+    static func append(_ record: MARCRecord, root: String, namespaces: String, into xml: inout [UInt8]) {
+        xml.append(contentsOf: "<\(root) \(namespaces) xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n".utf8)
+        for element in DublinCore.elements(of: record) {
+            xml.append(contentsOf: "  <dc:\(element.name)>".utf8)
+            MARCXMLWriter.appendEscaped(element.value, into: &xml)
+            xml.append(contentsOf: "</dc:\(element.name)>\n".utf8)
+        }
+        xml.append(contentsOf: "</\(root)>\n".utf8)
     }
 }

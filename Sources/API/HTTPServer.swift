@@ -201,7 +201,7 @@ public final class HTTPServer: Service, Sendable {
         try await channel.eventLoop.flatSubmit {
             let flushed = channel.eventLoop.makePromise(of: Void.self)
             for (index, part) in parts.enumerated() {
-                channel.write(NIOAny(part), promise: index == parts.count - 1 ? flushed : nil)
+                channel.write(part, promise: index == parts.count - 1 ? flushed : nil)
             }
             channel.flush()
             return flushed.futureResult
