@@ -75,13 +75,19 @@ extension BackupTests {
         try daemon.drop(try DaemonSupport.distinctBooks(20_000), member: "M001", name: "books.mrc")
         _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1, timeout: .seconds(300))
         let script = try #require(ProcessRunner.find("script"), "script (util-linux) gives the command a terminal")
-        for (command, label) in [("export", "exporting (records) ["), ("backup", "backing up (pages) [")] {
+        // M001's 20,000 records (50 union records: the copies merge) take the export long enough to be polled.
+        for (command, label) in [("export", "exporting (records) "), ("backup", "backing up (pages) ")] {
             let target = daemon.root.appendingPathComponent("\(command)-tty").path
             // script runs the command on a pseudo-terminal and copies what it writes.
-            let line = [DaemonSupport.binary, "ctl", "--socket", daemon.socketPath, command, target].joined(separator: " ")
+            let member = command == "export" ? ["--member", "M001"] : []
+            let line = ([DaemonSupport.binary, "ctl", "--socket", daemon.socketPath, command] + member + [target]).joined(separator: " ")
             let terminal = try await ProcessRunner.runDetached(script, ["-qec", line, "/dev/null"])
             #expect(terminal.status == 0, "\(terminal.stdoutText)")
             #expect(terminal.stdoutText.contains(label), "\(command) on a terminal: \(terminal.stdoutText.suffix(300))")
+            #expect(terminal.stdoutText.contains(command == "export" ? "exported 20000 records" : "backed up "))
+            if command == "export" {
+                #expect(terminal.stdoutText.contains("/20000"), "the daemon's count of records to write, from /v1/operations")
+            }
             let piped = try daemon.ctl(command, target + "-piped")
             #expect(piped.status == 0 && !piped.stderrText.contains(label) && !piped.stderrText.contains("\u{1B}["))
         }

@@ -464,6 +464,8 @@ func withOperationProgress(
     let bar = ProgressBar()
     guard bar.enabled else { return try await request() }
     let client = try options.client()
+    // Shown at once: a small catalogue's backup is over before the first answer about it.
+    bar.show("\(label) (\(unit))", 0, nil)
     return try await withThrowingTaskGroup(of: APIClient.Response?.self) { group in
         group.addTask {
             while !Task.isCancelled {
@@ -473,7 +475,7 @@ func withOperationProgress(
                 {
                     bar.show("\(label) (\(unit))", Int64(operation.done), operation.total.map(Int64.init))
                 }
-                try? await Task.sleep(for: .milliseconds(250))
+                try? await Task.sleep(for: .milliseconds(100))
             }
             return nil
         }
