@@ -171,11 +171,11 @@ struct SRUService {
             if case .ranked(let x) = a, case .ranked(let y) = b {
                 return .ranked("(\(x)) \(boolean.rawValue.uppercased()) (\(y))")
             }
-            let (first, second) = (try materialise(a), try materialise(b))
+            let (first, second) = (try materialise(a), Set(try materialise(b)))
             switch boolean {
-            case .and: return .set(first.filter(Set(second).contains))
-            case .or: return .set(Array(Set(first).union(second)).sorted())
-            default: return .set(first.filter { !Set(second).contains($0) })
+            case .and: return .set(first.filter(second.contains))
+            case .or: return .set(Array(second.union(first)).sorted())
+            default: return .set(first.filter { !second.contains($0) })
             }
         }
     }
