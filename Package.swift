@@ -185,10 +185,10 @@ let package = Package(
             dependencies: ["Crosswalk", "MARC", "Dedup", "Store"],
             swiftSettings: strictSettings
         ),
-        // The API's protocol parts without a daemon: CQL, OAI-PMH dates and resumption tokens.
+        // The API's parts without a daemon: CQL, OAI-PMH dates and resumption tokens, the kept record answers.
         .testTarget(
             name: "APITests",
-            dependencies: ["API"],
+            dependencies: ["API", "APITypes", "MARC", "Store", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(

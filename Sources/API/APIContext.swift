@@ -23,12 +23,16 @@ public struct APIContext: Sendable {
     public var publication: Publication
     /// Backups and exports under way.
     public var operations = RunningOperations()
+    /// Record answers kept while the catalogue is unchanged (`[api] answer_cache_mb`).
+    let answers: AnswerCache
 
     public init(
         store: CatalogStore, ingest: IngestService, dropDirectory: String, uploadsDirectory: String, databasePath: String,
         live: LiveSettings, version: String, startedAt: Date = Date(), refresh: RefreshControl = RefreshControl(),
-        metrics: APIMetrics = APIMetrics(), retention: Retention = Retention(), publication: Publication = Publication()
+        metrics: APIMetrics = APIMetrics(), retention: Retention = Retention(), publication: Publication = Publication(),
+        answerCacheBytes: Int = 64 << 20
     ) {
+        self.answers = AnswerCache(budgetBytes: answerCacheBytes)
         self.publication = publication
         self.retention = retention
         self.refresh = refresh

@@ -2,11 +2,16 @@ import Foundation
 import Ingest
 import Prometheus
 import Store
+import Synchronization
 
 /// `GET /metrics` in Prometheus's text format: requests by route and status with latency histograms, counted as
 /// they are answered; the catalogue, ingest, refresh and database size read when scraped.
 public final class APIMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
+    /// The registry checks names and help text and takes its lock on every `make…`; a request only needs the
+    /// handles, found here by route and status.
+    private let counters = Mutex<[String: Counter]>([:])
+    private let histograms = Mutex<[String: DurationHistogram]>([:])
     private static let buckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
@@ -17,14 +22,25 @@ public final class APIMetrics: Sendable {
     /// One answered request.
     func observe(path: [String], status: UInt, duration: Duration) {
         let route = Self.route(path)
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "calisd", subsystem: "http", metricName: "requests", unitName: "total", helpText: "Requests answered, by route and status."),
-            labels: [("route", route), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "calisd", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time from a request's head to its answer."),
-            labels: [("route", route)], buckets: Self.buckets
-        ).record(duration)
+        let counter = counters.withLock { counters in
+            let key = "\(route) \(status)"
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "calisd", subsystem: "http", metricName: "requests", unitName: "total", helpText: "Requests answered, by route and status."),
+                labels: [("route", route), ("status", String(status))])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let histogram = histograms.withLock { histograms in
+            if let histogram = histograms[route] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "calisd", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time from a request's head to its answer."),
+                labels: [("route", route)], buckets: Self.buckets)
+            histograms[route] = histogram
+            return histogram
+        }
+        histogram.record(duration)
     }
 
     /// The route a path is, with its variable parts as `{}`, so that the labels stay few.

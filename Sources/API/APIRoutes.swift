@@ -412,25 +412,46 @@ struct APIRoutes: Sendable {
     }
 
     private func unionRecord(_ text: String, _ request: APIRequest) throws -> APIResponse {
+        let (id, format, key) = try unionRecordTarget(text, request)
+        return try answer(key) { now, staleAfter in
+            // JSON shows who holds it: read with the record, in the same transaction.
+            guard let (union, holdings) = try format == .json ? context.store.unionRecordWithHoldings(id: id) : context.store.unionRecord(id: id).map({ ($0, []) })
+            else { throw APIError.notFound("no union record \(text)") }
+            // An id merged away answers 301 to its survivor, with its own body naming it for clients that do not follow.
+            if let survivor = union.redirectTo {
+                var response = APIResponse(status: .movedPermanently, contentType: APIResponse.jsonType, body: RecordJSON.union(union))
+                response.location = "/v1/records/" + UnionID.format(survivor)
+                return (response, .max)
+            }
+            if format != .json {
+                guard let merged = MergedRecord.build(union) else { throw APIError.notFound("union record \(text) has no readable record") }
+                return (try format.response(merged), .max)
+            }
+            let staleBefore = now - staleAfter
+            // The answer holds until its first fresh holding turns stale.
+            let turnsStale = holdings.lazy.filter { $0.confirmedAt >= staleBefore }.map { $0.confirmedAt + staleAfter }.min() ?? .max
+            let body = RecordJSON.union(union, holdings: holdings, staleBefore: staleBefore)
+            return (APIResponse(status: .ok, contentType: APIResponse.jsonType, body: body), turnsStale)
+        }
+    }
+
+    private func unionRecordTarget(_ text: String, _ request: APIRequest) throws -> (id: Int64, format: RecordFormat, key: String) {
         guard let id = UnionID.parse(text) else { throw APIError.badRequest("a union id is CAL followed by digits") }
-        guard let union = try context.store.unionRecord(id: id) else { throw APIError.notFound("no union record \(text)") }
-        // An id merged away answers 301 to its survivor, with its own body naming it for clients that do not follow.
-        if let survivor = union.redirectTo {
-            var response = APIResponse.json(Bodies.union(union), status: .movedPermanently)
-            response.location = "/v1/records/" + UnionID.format(survivor)
-            return response
-        }
         let format = try RecordFormat.requested(request)
-        if format != .json {
-            guard let merged = MergedRecord.build(union) else { throw APIError.notFound("union record \(text) has no readable record") }
-            return try format.response(merged)
-        }
-        return .json(Bodies.union(union, holdings: try context.store.holdings(unionID: id), staleBefore: staleBefore))
+        return (id, format, "union:\(id):\(format)")
     }
 
     /// `GET /v1/records?isbn=…` (or `issn`, `lccn`, `oclc`): the union records carrying that identifier, found by
     /// its normal form (an ISBN in either form, with or without hyphens).
     private func lookup(_ request: APIRequest) throws -> APIResponse {
+        let (key, matchKey) = try lookupTarget(request)
+        return try answer(key) { _, _ in
+            let unions = try context.store.unionRecords(withKey: matchKey)
+            return (APIResponse(status: .ok, contentType: APIResponse.jsonType, body: RecordJSON.list(unions)), .max)
+        }
+    }
+
+    private func lookupTarget(_ request: APIRequest) throws -> (key: String, matchKey: MatchKey) {
         let kinds: [(String, (String) -> String?)] = [
             ("isbn", Identifiers.isbn13), ("issn", Identifiers.issn), ("lccn", Identifiers.lccn),
             ("oclc", { Identifiers.oclc("(OCoLC)" + $0.trimmingSpaces) }),
@@ -442,8 +463,40 @@ struct APIRoutes: Sendable {
         guard let value = normalise(text) else {
             throw APIError.badRequest("\(text) is not a valid \(kind.uppercased()) (check its digits)")
         }
-        let unions = try context.store.unionIDs(withKey: MatchKey(kind, value)).compactMap { try context.store.unionRecord(id: $0) }
-        return .json(UnionListBody(records: unions.map { Bodies.union($0) }))
+        return ("\(kind):\(value)", MatchKey(kind, value))
+    }
+
+    /// The kept answer to a public record read (`GET /v1/records/{id}` in any format, `GET /v1/records?isbn=…`)
+    /// when one is current, found without the database; nil sends the request the usual way. The server asks this
+    /// on the connection's event loop, before a task is made. A request with a token goes the usual way, which
+    /// checks the token.
+    func keptAnswer(_ request: APIRequest) -> APIResponse? {
+        let path = request.path
+        guard context.answers.isEnabled, request.method == .GET, path.count == 2 || path.count == 3, path[0] == "v1", path[1] == "records",
+            request.headers.first(name: "Authorization") == nil
+        else { return nil }
+        let key = path.count == 3 ? (try? unionRecordTarget(path[2], request))?.key : (try? lookupTarget(request))?.key
+        guard let key else { return nil }
+        return context.answers.answer(
+            key, commit: context.store.commits.value, now: CatalogStore.now(), staleAfter: context.live.current.staleAfterSeconds)
+    }
+
+    /// The kept answer for `key` while the catalogue is as it was when it was built; otherwise `build`'s, kept when it
+    /// is a 200 or a redirect. `build` gets the time and the stale-after setting to build with, and gives the moment
+    /// its answer goes out of date (`.max` for never, short of a commit).
+    private func answer(
+        _ key: String, build: (_ now: Int64, _ staleAfter: Int64) throws -> (APIResponse, validUntil: Int64)
+    ) throws -> APIResponse {
+        // Taken before the reads, so a commit during them leaves the answer already out of date.
+        let commit = context.store.commits.value
+        let now = CatalogStore.now()
+        let staleAfter = context.live.current.staleAfterSeconds
+        if let kept = context.answers.answer(key, commit: commit, now: now, staleAfter: staleAfter) { return kept }
+        let (response, validUntil) = try build(now, staleAfter)
+        if response.status == .ok || response.status == .movedPermanently {
+            context.answers.keep(key, .init(response: response, commit: commit, validUntil: validUntil, staleAfter: staleAfter))
+        }
+        return response
     }
 
     /// `POST /v1/backup` (admin): SQLite's online backup of the catalogue to a path the daemon writes, while it

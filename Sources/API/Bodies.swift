@@ -5,13 +5,38 @@ import Store
 
 /// Store views turned into the wire bodies.
 enum Bodies {
+    /// `2026-11-26T07:36:04Z`. Written digit by digit: String(format:) went through Foundation's formatter on
+    /// every field of every answer.
     static func timestamp(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        var text: [UInt8] = []
+        text.reserveCapacity(20)
+        func digits(_ value: Int32, _ count: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = max(value, 0)
+            if rest >= divisor * 10 { return text.append(contentsOf: String(rest).utf8) }
+            for _ in 0..<count {
+                text.append(UInt8(ascii: "0") + UInt8((rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(parts.tm_year + 1900, 4)
+        text.append(UInt8(ascii: "-"))
+        digits(parts.tm_mon + 1, 2)
+        text.append(UInt8(ascii: "-"))
+        digits(parts.tm_mday, 2)
+        text.append(UInt8(ascii: "T"))
+        digits(parts.tm_hour, 2)
+        text.append(UInt8(ascii: ":"))
+        digits(parts.tm_min, 2)
+        text.append(UInt8(ascii: ":"))
+        digits(parts.tm_sec, 2)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 
     static func file(_ file: SubmittedFile) -> FileBody {
@@ -62,19 +87,25 @@ enum Bodies {
 
     static func union(_ view: UnionRecordView, holdings: [HoldingView] = [], staleBefore: Int64 = 0) -> UnionRecordBody {
         let master = view.sources.first { $0.id == view.masterID }
+        return UnionRecordBody(
+            id: UnionID.format(view.id), status: view.status, master: master.map { "\($0.member):\($0.localID)" },
+            redirectTo: view.redirectTo.map(UnionID.format), createdAt: timestamp(view.createdAt),
+            updatedAt: timestamp(view.updatedAt), identifiers: identifiers(view), members: members(view),
+            holdings: holdings.map { holding($0, staleBefore: staleBefore) }, sources: view.sources.map { source($0, withRecord: true) })
+    }
+
+    /// Every normalised identifier the union record's member records carry, by kind, each list sorted.
+    static func identifiers(_ view: UnionRecordView) -> [String: [String]] {
         var identifiers: [String: Set<String>] = [:]
         for source in view.sources {
             for key in MatchKey.decode(source.features ?? "") where identifierKinds.contains(key.kind) {
                 identifiers[key.kind, default: []].insert(key.value)
             }
         }
-        return UnionRecordBody(
-            id: UnionID.format(view.id), status: view.status, master: master.map { "\($0.member):\($0.localID)" },
-            redirectTo: view.redirectTo.map(UnionID.format), createdAt: timestamp(view.createdAt),
-            updatedAt: timestamp(view.updatedAt), identifiers: identifiers.mapValues { $0.sorted() },
-            members: Array(Set(view.sources.map(\.member))).sorted(), holdings: holdings.map { holding($0, staleBefore: staleBefore) },
-            sources: view.sources.map { source($0, withRecord: true) })
+        return identifiers.mapValues { $0.sorted() }
     }
+
+    static func members(_ view: UnionRecordView) -> [String] { Array(Set(view.sources.map(\.member))).sorted() }
 
     /// The stored ISO 2709 record as MARC-in-JSON (the code4lib form).
     static func marcJSON(_ bytes: [UInt8]) -> JSONValue? {

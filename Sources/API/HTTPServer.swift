@@ -65,8 +65,10 @@ public final class HTTPServer: Service, Sendable {
             return credentials.flatMapThrowing { peer in
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                 try self.watchIdle(channel)
+                let credentials = PeerCredentials(pid: peer.pid, uid: peer.uid, gid: peer.gid)
+                try channel.pipeline.syncOperations.addHandler(KeptAnswerHandler(routes: self.routes, peer: credentials))
                 let connection = try Connection(wrappingChannelSynchronously: channel)
-                return (connection, PeerCredentials(pid: peer.pid, uid: peer.uid, gid: peer.gid))
+                return (connection, credentials)
             }
         }
         let server: NIOAsyncChannel<(Connection, PeerCredentials), Never>
@@ -92,6 +94,7 @@ public final class HTTPServer: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try self.watchIdle(channel)
+                        try channel.pipeline.syncOperations.addHandler(KeptAnswerHandler(routes: self.routes, peer: .tcp))
                         return (try Connection(wrappingChannelSynchronously: channel), PeerCredentials.tcp)
                     }
                 }
@@ -187,17 +190,9 @@ public final class HTTPServer: Service, Sendable {
             response = APIError.badRequest("the request target is not a valid path").response
         }
         routes.context.metrics.observe(path: path, status: response.status.code, duration: ContinuousClock.now - started)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: String(response.body.count))
-        if let location = response.location { headers.add(name: "Location", value: location) }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
         // Written on the channel and awaited until flushed: closing a connection (Connection: close) drops what
         // is still queued, which cut large answers short under load.
-        let parts: [HTTPServerResponsePart] = [
-            .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)),
-            .body(.byteBuffer(ByteBuffer(bytes: response.body))), .end(nil),
-        ]
+        let parts = response.parts(version: head.version, keepAlive: keepAlive)
         try await channel.eventLoop.flatSubmit {
             let flushed = channel.eventLoop.makePromise(of: Void.self)
             for (index, part) in parts.enumerated() {
@@ -229,6 +224,63 @@ public final class HTTPServer: Service, Sendable {
     private func discardBody(_ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator) async throws {
         while let part = try await parts.next() {
             if case .end = part { return }
+        }
+    }
+}
+
+/// Answers a public record read from the kept answers on the connection's event loop, so the most asked-for
+/// records cost no task, no hop between threads and no database read; anything else (a miss, a body, a token, any
+/// other route) passes on unchanged to the connection's task. It sits after HTTP/1's pipelining handler, which
+/// holds a request back until the one before it is answered, so answers keep their order.
+final class KeptAnswerHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let routes: APIRoutes
+    private let peer: PeerCredentials
+    /// A kept answer waiting for its request's end.
+    private var pending: (head: HTTPRequestHead, response: APIResponse, path: [String], started: ContinuousClock.Instant)?
+
+    init(routes: APIRoutes, peer: PeerCredentials) {
+        self.routes = routes
+        self.peer = peer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let started = ContinuousClock.now
+            // Only a GET without a body: its end follows its head, and nothing of it is left to read.
+            if head.method == .GET, !head.headers.contains(name: "Content-Length"), !head.headers.contains(name: "Transfer-Encoding"),
+                let target = APIRequest.parseTarget(head.uri)
+            {
+                let request = APIRequest(
+                    method: head.method, path: target.path, query: target.query, headers: head.headers, body: [], peer: peer,
+                    queryPairs: target.pairs)
+                if let response = routes.keptAnswer(request) {
+                    pending = (head, response, target.path, started)
+                    return
+                }
+            }
+            context.fireChannelRead(data)
+        case .body:
+            context.fireChannelRead(data)
+        case .end:
+            guard let (head, response, path, started) = pending else { return context.fireChannelRead(data) }
+            pending = nil
+            let keepAlive = head.isKeepAlive
+            routes.context.metrics.observe(path: path, status: response.status.code, duration: ContinuousClock.now - started)
+            let parts = response.parts(version: head.version, keepAlive: keepAlive)
+            let flushed = context.eventLoop.makePromise(of: Void.self)
+            for (index, part) in parts.enumerated() {
+                context.write(wrapOutboundOut(part), promise: index == parts.count - 1 ? flushed : nil)
+            }
+            context.flush()
+            if !keepAlive {
+                let channel = context.channel
+                flushed.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ public struct CalisdConfig: Sendable, Equatable {
     /// `[api] idle_timeout_seconds`: a connection silent this long between requests, or stalled half-way through
     /// sending one, is closed; one waiting for its answer never is.
     public var idleTimeoutSeconds = 60
+    /// `[api] answer_cache_mb`: memory for record answers kept while the catalogue is unchanged (0: none kept).
+    public var answerCacheMegabytes = 64
     /// `[api] public_url`: where members reach the API through the reverse proxy; the OAI-PMH base URL and the
     /// SRU explain record are given from it.
     public var publicURL = "http://localhost"
@@ -214,6 +216,8 @@ public struct CalisdConfig: Sendable, Equatable {
                 adminGroup = value
             case "idle_timeout_seconds":
                 idleTimeoutSeconds = try Self.integer(table, key, in: 1...86_400, name: name, path: path, line: line)
+            case "answer_cache_mb":
+                answerCacheMegabytes = try Self.integer(table, key, in: 0...16_384, name: name, path: path, line: line)
             case "public_url":
                 guard let value = table[key]?.string, let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
                     url.host?.isEmpty == false, url.query == nil, url.fragment == nil
@@ -231,7 +235,7 @@ public struct CalisdConfig: Sendable, Equatable {
                 listenTCP = address
             default:
                 throw ConfigError(
-                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group, listen_tcp, public_url and idle_timeout_seconds")
+                    file: path, line: line, key: name, message: "unknown key; [api] knows max_upload_mb, admin_group, listen_tcp, public_url, idle_timeout_seconds and answer_cache_mb")
             }
         }
     }

@@ -91,7 +91,8 @@ public enum CalisdDaemon {
             retention: retention,
             publication: Publication(
                 publicURL: config.publicURL, repositoryName: config.repositoryName, adminEmail: config.adminEmail,
-                repositoryIdentifier: config.repositoryIdentifier, recordsPerResponse: config.oaiRecordsPerResponse))
+                repositoryIdentifier: config.repositoryIdentifier, recordsPerResponse: config.oaiRecordsPerResponse),
+            answerCacheBytes: config.answerCacheMegabytes << 20)
         let server = HTTPServer(
             listener: listener, tcp: config.listenTCP.map { ($0.host, $0.port) }, idleTimeoutSeconds: config.idleTimeoutSeconds,
             context: context, logger: logger

@@ -3,6 +3,12 @@
 public enum MARCJSONWriter {
     /// Appends `record` and a newline. The leader is written as read; values as stored, never normalised.
     public static func write(_ record: MARCRecord, into output: inout [UInt8]) {
+        writeObject(record, into: &output)
+        output.append(0x0A)
+    }
+
+    /// Appends `record` as one MARC-in-JSON object, without a newline: for a record inside a larger document.
+    public static func writeObject(_ record: MARCRecord, into output: inout [UInt8]) {
         output.append(contentsOf: #"{"leader":"#.utf8)
         let leader = record.leader.bytes
         leader.withUnsafeBufferPointer { TextEscaping.appendJSONString($0, to: &output) }
@@ -25,7 +31,13 @@ public enum MARCJSONWriter {
                 output.append(UInt8(ascii: "}"))
             }
         }
-        output.append(contentsOf: "]}\n".utf8)
+        output.append(contentsOf: "]}".utf8)
+    }
+
+    /// Appends `text` as a JSON string, escaped as record values are.
+    public static func writeString(_ text: String, into output: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { TextEscaping.appendJSONString($0, to: &output) }
     }
 
     private static func writeDataField(_ storage: UnsafeBufferPointer<UInt8>, range: Range<Int>, into output: inout [UInt8]) {

@@ -100,33 +100,50 @@ extension CatalogStore {
     /// The union records whose active source records carry `key` (an identifier, as the matcher blocks on
     /// it), found through the block index; at most `limit`, lowest id first.
     public func unionIDs(withKey key: MatchKey, limit: Int = 50) throws -> [Int64] {
-        try writer.read { db in
-            try Int64.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT DISTINCT cm.union_id FROM block_keys bk
-                        JOIN source_records s ON s.id = bk.source_id AND s.status = 'active'
-                        JOIN cluster_members cm ON cm.source_id = s.id
-                        WHERE bk.hash = ? ORDER BY cm.union_id LIMIT ?
-                        """), arguments: [key.blockHash, limit])
-        }
+        try writer.read { db in try Self.unionIDs(db, withKey: key, limit: limit) }
+    }
+
+    /// The union records carrying `key`, read in one transaction.
+    public func unionRecords(withKey key: MatchKey, limit: Int = 50) throws -> [UnionRecordView] {
+        try writer.read { db in try Self.unionIDs(db, withKey: key, limit: limit).compactMap { try Self.unionRecord(db, id: $0) } }
+    }
+
+    static func unionIDs(_ db: Database, withKey key: MatchKey, limit: Int) throws -> [Int64] {
+        try Int64.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT DISTINCT cm.union_id FROM block_keys bk
+                    JOIN source_records s ON s.id = bk.source_id AND s.status = 'active'
+                    JOIN cluster_members cm ON cm.source_id = s.id
+                    WHERE bk.hash = ? ORDER BY cm.union_id LIMIT ?
+                    """), arguments: [key.blockHash, limit])
     }
 
     public func unionRecord(id: Int64) throws -> UnionRecordView? {
+        try writer.read { db in try Self.unionRecord(db, id: id) }
+    }
+
+    /// A union record and who holds it, read in one transaction, so the holdings are those of the record shown.
+    public func unionRecordWithHoldings(id: Int64) throws -> (record: UnionRecordView, holdings: [HoldingView])? {
         try writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE id = ?"),
-                    arguments: [id])
-            else { return nil }
-            // Cached statements: a lookup is compiled once per reader, not per request.
-            let sources = try Row.fetchAll(
-                db.cachedStatement(sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id"), arguments: [id]
-            ).map(Self.sourceView)
-            return UnionRecordView(
-                id: row["id"], status: row["status"], masterID: row["master_id"], redirectTo: row["redirect_to"],
-                createdAt: row["created_at"], updatedAt: row["updated_at"], sources: sources)
+            guard let record = try Self.unionRecord(db, id: id) else { return nil }
+            return (record, try Self.holdings(db, unionID: id))
         }
+    }
+
+    static func unionRecord(_ db: Database, id: Int64) throws -> UnionRecordView? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE id = ?"),
+                arguments: [id])
+        else { return nil }
+        // Cached statements: a lookup is compiled once per reader, not per request.
+        let sources = try Row.fetchAll(
+            db.cachedStatement(sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id"), arguments: [id]
+        ).map(Self.sourceView)
+        return UnionRecordView(
+            id: row["id"], status: row["status"], masterID: row["master_id"], redirectTo: row["redirect_to"],
+            createdAt: row["created_at"], updatedAt: row["updated_at"], sources: sources)
     }
 
     /// Every active union record, lowest id first, on one read transaction: an export of the catalogue at one

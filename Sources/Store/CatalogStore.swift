@@ -1,6 +1,7 @@
 import CSQLiteConfig
 import Foundation
 import GRDB
+import Synchronization
 
 /// The union catalogue in SQLite: one writer, concurrent readers (WAL), the schema applied at open.
 ///
@@ -8,6 +9,8 @@ import GRDB
 /// transaction per closure, so there is one writer however many tasks call in.
 public struct CatalogStore: Sendable {
     public let writer: any DatabaseWriter
+    /// Counts the writer's commits, so that answers built from an earlier state can tell they are out of date.
+    public let commits = CommitCounter()
 
     /// Opens (creating if needed) the catalogue at `path` and applies pending migrations.
     /// - Throws: ``StoreError`` when the file cannot be opened or a migration fails.
@@ -34,6 +37,7 @@ public struct CatalogStore: Sendable {
         } catch {
             throw StoreError(.migration, "cannot apply the catalogue schema", cause: error)
         }
+        writer.add(transactionObserver: commits, extent: .databaseLifetime)
     }
 
     /// SQLite's process-wide settings, once, before any connection opens.
@@ -62,6 +66,21 @@ public struct CatalogStore: Sendable {
     public func appliedMigrations() throws -> [String] {
         try writer.read { db in try Migrations.migrator().appliedMigrations(db) }
     }
+}
+
+/// The number of transactions the writer has committed since the store opened. It moves after each commit is
+/// durable to readers, so a reader that takes the count before it reads knows its answer is current while the
+/// count stays the same.
+public final class CommitCounter: TransactionObserver, Sendable {
+    private let count = Atomic<UInt64>(0)
+
+    public var value: UInt64 { count.load(ordering: .acquiring) }
+
+    // Observes no row events (no update hook on the writer); only commits, which SQLite's commit hook reports.
+    public func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+    public func databaseDidChange(with event: DatabaseEvent) {}
+    public func databaseDidCommit(_ db: Database) { count.add(1, ordering: .releasing) }
+    public func databaseDidRollback(_ db: Database) {}
 }
 
 /// A store failure; the SQLite error, if any, is kept as the cause.

@@ -57,6 +57,8 @@ struct ConfigCommandTests {
         ("[api]\npublic_url = \"union.example.edu\"\n", ":2: api.public_url: must be an http:// or https:// URL"),
         ("[api]\npublic_url = \"https://union.example.edu/?x=1\"\n", ":2: api.public_url: must be an http:// or https:// URL"),
         ("[api]\nidle_timeout_seconds = 0\n", ":2: api.idle_timeout_seconds: must be a whole number from 1 to 86400"),
+        ("[api]\nanswer_cache_mb = -1\n", ":2: api.answer_cache_mb: must be a whole number from 0 to 16384"),
+        ("[api]\nanswer_cache_mb = \"64M\"\n", ":2: api.answer_cache_mb: must be a whole number from 0 to 16384"),
         ("[oai]\nadmin_email = \"nobody\"\n", ":2: oai.admin_email: must be an e-mail address"),
         ("[oai]\nrepository_identifier = \"my repo\"\n", ":2: oai.repository_identifier: must be a domain-like name"),
         ("[oai]\nrepository_name = \"\"\n", ":2: oai.repository_name: must be text of 1-200 characters on one line"),

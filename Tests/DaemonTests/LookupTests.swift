@@ -49,4 +49,49 @@ struct LookupTests {
             #expect(response.status == 400 && response.text.contains("\"error\""), "\(bad): \(response.status) \(response.text)")
         }
     }
+
+    @Test("record answers kept in memory never outlive a change: a new title, a new holder and a deletion show at once in JSON, MARCXML and lookups")
+    func keptAnswersFollowChanges() async throws {
+        let daemon = try await DaemonSupport.started()
+        defer { daemon.remove() }
+        let book = try #require(try DaemonSupport.locBooks().first { $0.first("020")?.subfield("a") != nil })
+        let id = book.controlNumber!.trimmingCharacters(in: .whitespaces)
+        let isbn = String(try #require(book.first("020")?.subfield("a")).prefix { $0.isNumber || $0 == "X" })
+        try daemon.drop(try DaemonSupport.iso([book]), member: "M001", name: "first.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        let union = try #require(try await daemon.json(SourceRecordBody.self, "/v1/members/M001/records/\(id)").unionID)
+        func answers() async throws -> (json: UnionRecordBody, xml: String, found: UnionListBody, texts: [String]) {
+            let texts = [
+                try await daemon.get("/v1/records/\(union)").text, try await daemon.get("/v1/records?isbn=\(isbn)").text,
+            ]
+            return (
+                try JSONDecoder().decode(UnionRecordBody.self, from: Data(texts[0].utf8)),
+                try await daemon.get("/v1/records/\(union)?format=marcxml").text,
+                try JSONDecoder().decode(UnionListBody.self, from: Data(texts[1].utf8)), texts
+            )
+        }
+        // Asked twice, so the second answers come from memory.
+        _ = try await answers()
+        let first = try await answers()
+        #expect(first.json.members == ["M001"] && first.found.records.map(\.id) == [union])
+        #expect(!first.xml.contains("Kept answers renamed"))
+
+        try daemon.drop(try DaemonSupport.iso([DaemonSupport.rewriteTitle(book, "Kept answers renamed")]), member: "M001", name: "second.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2)
+        let renamed = try await answers()
+        #expect(renamed.xml.contains("Kept answers renamed"), "MARCXML after the change")
+        #expect(renamed.texts[0].contains("Kept answers renamed"), "JSON after the change")
+        #expect(renamed.texts[1].contains("Kept answers renamed"), "lookup after the change")
+
+        try daemon.drop(try DaemonSupport.iso([book]), member: "M002", name: "held.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
+        let held = try await answers()
+        #expect(held.json.members == ["M001", "M002"] && Set(held.json.holdings.map(\.holder)) == ["M001", "M002"])
+        #expect(held.found.records.first?.members == ["M001", "M002"])
+
+        try daemon.drop(try DaemonSupport.iso([DaemonSupport.rewrite(book, controlNumber: id, status: UInt8(ascii: "d"))]), member: "M002", name: "gone.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 2)
+        let after = try await answers()
+        #expect(after.json.members == ["M001"] && after.found.records.first?.members == ["M001"], "M002's deletion shows at once")
+    }
 }

@@ -95,4 +95,19 @@ extension StoreTests {
         #expect(MatchKey.decode("") == [])
         #expect(MatchKey.decode("title\u{1F}a\u{1E}broken\u{1E}\u{1E}year\u{1F}1999") == [MatchKey("title", "a"), MatchKey("year", "1999")])
     }
+
+    @Test("the commit count moves once per committed write, not for reads or a rolled-back write, on a queue and a WAL pool")
+    func commitCount() throws {
+        for (kind, store, _) in try Self.stores() {
+            let before = store.commits.value
+            _ = try store.addMember(code: "M001", name: "One")
+            #expect(store.commits.value == before + 1, "\(kind)")
+            _ = try store.member(code: "M001")
+            #expect(store.commits.value == before + 1, "\(kind): a read")
+            #expect(throws: StoreError.self) { _ = try store.addMember(code: "M001", name: "Again") }
+            #expect(store.commits.value == before + 1, "\(kind): a refused write")
+            _ = try store.addMember(code: "M002", name: "Two")
+            #expect(store.commits.value == before + 2, "\(kind)")
+        }
+    }
 }
