@@ -9,6 +9,11 @@ folder, then h2load (Debian nghttp2-client, HTTP/1.1, `-B unix:SOCKET`) sends `G
 answered from the catalogue. nginx: Debian's nginx, 2 workers (one per core), serving one union record's JSON
 answer as a static file on its own Unix socket. h2load runs one thread beside both on the same 2 cores.
 p50/p99 come from h2load's per-request log. Each line is measured once per run; ratios compare within the run.
+
+calisd keeps record answers while the catalogue is unchanged (`[api] answer_cache_mb`), and h2load gives every
+connection the URI list from its start, so at 794 connections each asks for the first ~126 ids again and again:
+that is a hot set, served from kept answers. The same targets are then asked of the same catalogue with
+`answer_cache_mb = 0`, where every request reads the catalogue and writes the answer: the cold figure.
 """
 import argparse
 import os
@@ -160,8 +165,30 @@ def main():
                 command = result[5]
                 print(f"| {connections} | {name} | {result[0]:,.0f} | {result[2]:.2f} | {result[3]:.2f} | {result[1]} | "
                       f"{result[0] / base[0]:.2f} | {result[3] / base[3]:.2f} | {result[4]} |", flush=True)
+        rss = load.peak_rss_kib(daemon.pid) / 1024
+        # The same catalogue, every answer read and written afresh.
+        daemon.terminate()
+        daemon.wait()
+        config = os.path.join(state, "calisd.toml")
+        with open(config, "a") as handle:
+            handle.write("[api]\nanswer_cache_mb = 0\n")
+        daemon = subprocess.Popen([load.BINARY, "serve", "--config", config], stderr=log, stdout=log)
+        for _ in range(200):
+            try:
+                if load.call(sock, "GET", "/v1/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        connections = int(arguments.connections.split(",")[-1])
+        base = h2load(nginx_sock, ["/record.json"], connections, arguments.requests)
+        print(f"| {connections} | nginx static file | {base[0]:,.0f} | {base[2]:.2f} | {base[3]:.2f} | {base[1]} | 1 | 1 | {base[4]} |",
+              flush=True)
+        for name, uris in (("calisd /v1/records/{id}, none kept", union_uris), ("calisd /v1/records?isbn=, none kept", isbn_uris)):
+            result = h2load(sock, uris, connections, arguments.requests)
+            print(f"| {connections} | {name} | {result[0]:,.0f} | {result[2]:.2f} | {result[3]:.2f} | {result[1]} | "
+                  f"{result[0] / base[0]:.2f} | {result[3] / base[3]:.2f} | {result[4]} |", flush=True)
         print(f"\nh2load command (per line): {command}")
-        print(f"calisd peak RSS {load.peak_rss_kib(daemon.pid) / 1024:.0f} MiB")
+        print(f"calisd peak RSS {max(rss, load.peak_rss_kib(daemon.pid) / 1024):.0f} MiB")
     finally:
         if nginx:
             nginx.send_signal(signal.SIGQUIT)
