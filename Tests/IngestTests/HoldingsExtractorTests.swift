@@ -76,4 +76,28 @@ struct HoldingsExtractorTests {
         #expect(holdings.map(\.location) == ["MAIN", "ANNEX"])
         #expect(holdings.map(\.items) == [2, 1])
     }
+
+    @Test("ISO 20775 holdings XML is told from MARC, MARCXML and other XML by its first byte and its namespace")
+    func holdingsXMLIsRecognised() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calisd-sniff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let holdings = #"<holdings xmlns="http://www.loc.gov/standards/iso20775/"><holding/></holdings>"#
+        #expect(ISO20775Reader.isHoldingsXML(path: try file("plain.xml", Array(holdings.utf8))))
+        #expect(ISO20775Reader.isHoldingsXML(path: try file("bom.xml", [0xEF, 0xBB, 0xBF] + Array(" \r\n\t<?xml version=\"1.0\"?>\n\(holdings)".utf8))))
+        #expect(ISO20775Reader.isHoldingsXML(path: Self.fixtures.appendingPathComponent("dp2-bnu-isohold.xml").path))
+        #expect(!ISO20775Reader.isHoldingsXML(path: Self.fixtures.appendingPathComponent("loc-books-50.mrc").path), "ISO 2709")
+        #expect(!ISO20775Reader.isHoldingsXML(path: Self.fixtures.appendingPathComponent("dp2-bnu-cnmarc-sru.xml").path), "MARCXML over SRU")
+        // A MARC record whose text names the namespace is still MARC.
+        #expect(!ISO20775Reader.isHoldingsXML(path: try file("marc.mrc", Array("00100nam  2200037   4500\(holdings)".utf8))))
+        let late = "<x>" + String(repeating: " ", count: 70_000) + holdings + "</x>"
+        #expect(!ISO20775Reader.isHoldingsXML(path: try file("late.xml", Array(late.utf8))), "the namespace must come in the first 64 KiB")
+        #expect(!ISO20775Reader.isHoldingsXML(path: try file("empty.xml", [])))
+        #expect(!ISO20775Reader.isHoldingsXML(path: directory.appendingPathComponent("missing.xml").path))
+    }
 }
