@@ -54,8 +54,10 @@ def booksall():
         return BOOKSALL
     os.makedirs(WORK, exist_ok=True)
     if not os.path.exists(SDIST):
-        subprocess.run([sys.executable, "-m", "pip", "download", "pymarc==5.4.0", "--no-deps", "--no-binary", ":all:",
-                        "--no-build-isolation", "-d", WORK], check=True)
+        # pip prepares the sdist's metadata in an isolated environment (hatchling from PyPI): a fresh machine has
+        # no hatchling of its own.
+        subprocess.run([sys.executable, "-m", "pip", "download", "pymarc==5.4.0", "--no-deps", "--no-binary", ":all:", "-d", WORK],
+                       check=True)
     with tarfile.open(SDIST) as archive:
         member = archive.getmember("pymarc-5.4.0/BooksAll.2016.part01.utf8")
         with archive.extractfile(member) as source, open(BOOKSALL + ".tmp", "wb") as target:
