@@ -56,7 +56,7 @@ def booksall():
     if not os.path.exists(SDIST):
         # pip prepares the sdist's metadata in an isolated environment (hatchling from PyPI): a fresh machine has
         # no hatchling of its own.
-        subprocess.run([sys.executable, "-m", "pip", "download", "pymarc==5.4.0", "--no-deps", "--no-binary", ":all:", "-d", WORK],
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "pymarc==5.4.0", "--no-deps", "--no-binary", ":all:", "-d", WORK],
                        check=True)
     with tarfile.open(SDIST) as archive:
         member = archive.getmember("pymarc-5.4.0/BooksAll.2016.part01.utf8")
