@@ -173,12 +173,7 @@ def main():
         with open(config, "a") as handle:
             handle.write("[api]\nanswer_cache_mb = 0\n")
         daemon = subprocess.Popen([load.BINARY, "serve", "--config", config], stderr=log, stdout=log)
-        for _ in range(200):
-            try:
-                if load.call(sock, "GET", "/v1/health")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
+        load.wait_answering(sock)
         connections = int(arguments.connections.split(",")[-1])
         base = h2load(nginx_sock, ["/record.json"], connections, arguments.requests)
         print(f"| {connections} | nginx static file | {base[0]:,.0f} | {base[2]:.2f} | {base[3]:.2f} | {base[1]} | 1 | 1 | {base[4]} |",

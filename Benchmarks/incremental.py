@@ -143,12 +143,7 @@ def restart(state):
     sock = os.path.join(state, "calisd.sock")
     log = open(os.path.join(state, "calisd-incremental.log"), "w")
     daemon = subprocess.Popen([load.BINARY, "serve", "--config", config], stderr=log, stdout=log)
-    for _ in range(600):
-        try:
-            if load.call(sock, "GET", "/v1/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
+    load.wait_answering(sock, seconds=60)
     return daemon, sock, log
 
 

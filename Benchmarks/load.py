@@ -90,6 +90,18 @@ def peak_rss_kib(pid):
     return 0
 
 
+def wait_answering(sock, seconds=20):
+    """Returns once the daemon on `sock` answers /v1/health (or after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if call(sock, "GET", "/v1/health")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+
+
 def start_daemon(name, extra_config=""):
     """A release `calisd serve` on a fresh state folder WORK/NAME, answering, with member M001 registered."""
     state = os.path.join(WORK, name)
@@ -101,12 +113,7 @@ def start_daemon(name, extra_config=""):
     sock = os.path.join(state, "calisd.sock")
     log = open(os.path.join(state, "calisd.log"), "w")
     daemon = subprocess.Popen([BINARY, "serve", "--config", config], stderr=log, stdout=log)
-    for _ in range(200):
-        try:
-            if call(sock, "GET", "/v1/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.05)
+    wait_answering(sock)
     status, _ = call(sock, "POST", "/v1/members", json.dumps({"code": "M001", "name": "Benchmark"}).encode())
     assert status == 201, status
     return daemon, state, sock, log

@@ -186,7 +186,7 @@ struct MARC8Decoder {
         while offset < bytes.count && offset - index - 2 < 6 {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "}") { break }
-            guard let digit = hexValue(byte) else { return nil }
+            guard let digit = byte.hexDigitValue else { return nil }
             value = value << 4 | UInt32(digit)
             offset += 1
         }
@@ -194,15 +194,6 @@ struct MARC8Decoder {
         guard digits >= 4, offset < bytes.count, bytes[offset] == UInt8(ascii: "}"), Unicode.Scalar(value) != nil
         else { return nil }
         return (value, digits + 3)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     private mutating func unmapped(_ byte: UInt8, set: String, into output: inout [UInt8]) {

@@ -53,18 +53,22 @@ struct ConnectionTests {
             let descriptor = try connect(path)
             defer { close(descriptor) }
             send(descriptor, "GET \(target) HTTP/1.1\r\nHost: calisd\r\nConnection: close\r\n\r\n")
-            var answer: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65_536)
-            while true {
-                let count = read(descriptor, &buffer, buffer.count)
-                if count <= 0 { break }
-                answer += buffer[..<count]
-            }
-            let text = String(decoding: answer, as: UTF8.self)
+            let text = String(decoding: readToEnd(descriptor), as: UTF8.self)
             guard let status = Int(text.dropFirst(9).prefix(3)), let split = text.range(of: "\r\n\r\n") else {
                 throw SocketError(description: "no HTTP answer to \(target): \(text.prefix(200))")
             }
             return (status, String(text[split.upperBound...]))
+        }
+    }
+
+    /// Everything the daemon sends until it closes the connection (or the receive timeout passes).
+    static func readToEnd(_ descriptor: Int32) -> [UInt8] {
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { return answer }
+            answer += buffer[..<count]
         }
     }
 

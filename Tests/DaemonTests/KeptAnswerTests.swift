@@ -41,14 +41,7 @@ struct KeptAnswerTests {
             let descriptor = try ConnectionTests.connect(socket)
             defer { close(descriptor) }
             ConnectionTests.send(descriptor, requests.joined())
-            var answer: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65_536)
-            while true {
-                let count = read(descriptor, &buffer, buffer.count)
-                if count <= 0 { break }
-                answer += buffer[..<count]
-            }
-            return answer
+            return ConnectionTests.readToEnd(descriptor)
         }
     }
 
