@@ -60,8 +60,8 @@ extension CatalogStore {
             let row = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT (SELECT count(*) FROM source_records WHERE status = 'active') AS sources,
-                           (SELECT count(*) FROM union_records WHERE status = 'active') AS unions,
+                    SELECT (SELECT value FROM catalogue_totals WHERE name = 'active_source_records') AS sources,
+                           (SELECT value FROM catalogue_totals WHERE name = 'active_union_records') AS unions,
                            (SELECT count(*) FROM members) AS members,
                            (SELECT count(*) FROM files WHERE state = 'held') AS held,
                            (SELECT count(*) FROM files WHERE state = 'failed') AS failed,

@@ -52,6 +52,14 @@ extension CatalogStore {
                 "no block keys for records that left",
                 "SELECT count(*) FROM block_keys bk JOIN source_records s ON s.id = bk.source_id WHERE s.status <> 'active'",
                 what: "index rows of deleted or withdrawn records")
+            for (name, table) in [("active_source_records", "source_records"), ("active_union_records", "union_records")] {
+                let kept = try Int.fetchOne(db, sql: "SELECT value FROM catalogue_totals WHERE name = ?", arguments: [name])
+                let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE status = 'active'") ?? 0
+                checks.append(
+                    VerifyCheck(
+                        name: "the kept total of active \(table) is their count", ok: kept == counted,
+                        detail: kept == counted ? "\(counted)" : "kept \(kept.map(String.init) ?? "none"), counted \(counted)"))
+            }
             return checks
         }
     }

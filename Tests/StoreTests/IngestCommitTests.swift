@@ -55,6 +55,71 @@ struct IngestCommitTests {
         }
     }
 
+    @Test("the kept totals of active records and union records follow additions, changes, deletions, a withdrawal and a failed batch")
+    func keptTotalsFollowTheRows() throws {
+        for (kind, store, directory) in try StoreTests.stores() {
+            defer { directory.map { try? FileManager.default.removeItem(at: $0) } }
+            func expectCountsMatch(_ step: String) throws {
+                let counted = try store.writer.read { db in
+                    (
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM source_records WHERE status = 'active'")!,
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM union_records WHERE status = 'active'")!
+                    )
+                }
+                let kept = try store.counts()
+                #expect(kept.sourceRecords == counted.0 && kept.unionRecords == counted.1, "\(kind) \(step): kept \(kept), counted \(counted)")
+            }
+            try expectCountsMatch("empty")
+            _ = try store.addMember(code: "M001", name: "First")
+            let file = try store.beginFile(member: "M001", name: "a.mrc", sha256: "00", size: 3, mode: "incremental")
+            _ = try store.commitBatch(
+                fileID: file, member: "M001", records: (1...5).map { Self.record("\($0)", "text \($0)") }, progress: 5)
+            try expectCountsMatch("five added")
+            #expect(try store.counts().sourceRecords == 5)
+            _ = try store.commitBatch(
+                fileID: file, member: "M001",
+                records: [Self.record("1", "changed"), Self.record("2", "", deleted: true), Self.record("9", "", deleted: true)], progress: 8)
+            try expectCountsMatch("one changed, one deleted, one unknown deletion")
+            #expect(try store.counts().sourceRecords == 4)
+            var broken = Self.record("7", "x")
+            broken.flavour = "marc22"
+            #expect(throws: (any Error).self) {
+                try store.commitBatch(fileID: file, member: "M001", records: [Self.record("6", "y"), broken], progress: 10)
+            }
+            try expectCountsMatch("a failed batch")
+            let full = try store.beginFile(member: "M001", name: "all.full.mrc", sha256: "01", size: 3, mode: "full")
+            _ = try store.commitBatch(fileID: full, member: "M001", records: [Self.record("1", "changed")], progress: 1)
+            #expect(try store.withdrawAbsent(fileID: full, member: "M001") == 3)
+            try expectCountsMatch("withdrawn by a full snapshot")
+            #expect(try store.counts().sourceRecords == 1)
+            try store.writer.write { db in try db.execute(sql: "UPDATE source_records SET status = 'active' WHERE local_id = '3'") }
+            try expectCountsMatch("a record made active again by hand")
+        }
+    }
+
+    @Test("a catalogue from before the kept totals starts them from its rows")
+    func keptTotalsStartFromExistingRows() throws {
+        let queue = try DatabaseQueue()
+        try Migrations.migrator().migrate(queue, upTo: "0015_union_record_changes")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO members (code, name, created_at) VALUES ('M001', 'First', 0)")
+            try db.execute(sql: "INSERT INTO files (id, member, name, sha256, size, mode, state, received_at) VALUES (1, 'M001', 'a.mrc', '00', 1, 'incremental', 'done', 0)")
+            for (id, status) in [(1, "active"), (2, "active"), (3, "deleted")] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO source_records (id, member, local_id, flavour, original_encoding, record, content_hash, status, file_id, updated_at)
+                        VALUES (?, 'M001', ?, 'marc21', 'utf-8', x'00', x'00', ?, 1, 0)
+                        """, arguments: [id, "\(id)", status])
+                try db.execute(
+                    sql: "INSERT INTO union_records (id, status, created_at, updated_at) VALUES (?, ?, 0, 0)",
+                    arguments: [id, status == "active" ? "active" : "deleted"])
+            }
+        }
+        let store = try CatalogStore(writer: queue)
+        let counts = try store.counts()
+        #expect(counts.sourceRecords == 2 && counts.unionRecords == 2)
+    }
+
     @Test("a batch that fails part-way leaves neither records nor progress: a restart resumes where the last commit ended")
     func failedBatchIsAtomic() throws {
         let store = try StoreTests.stores()[1]
