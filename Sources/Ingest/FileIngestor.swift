@@ -28,6 +28,7 @@ public final class FileIngestor: Sendable {
     let status: IngestStatus
     let live: LiveSettings
     let logger: Logger
+    let lane = CommitLane()
 
     public init(
         store: CatalogStore, settings: IngestSettings, matcher: any UnionMatcher,
@@ -61,12 +62,31 @@ public final class FileIngestor: Sendable {
 
     /// Registers a file already in the spool (claimed, uploaded, or found there after a crash).
     public func register(spooled path: String, member: String, name: String) throws -> Int64 {
-        let (digest, size) = try Self.sha256(path)
-        let mode = Self.mode(ofName: name)
-        let id = try store.beginFile(
-            member: member, name: name, sha256: digest, size: size, mode: mode.rawValue, spoolPath: path, state: .queued)
-        logger.info("file taken", metadata: ["calisd.file": "\(id)", "calisd.member": "\(member)", "calisd.name": "\(name)", "calisd.mode": "\(mode.rawValue)"])
-        return id
+        try register([(path, member, name)])[0].get()
+    }
+
+    /// Registers files already in the spool, those that can be read in one transaction: one wait for the
+    /// writer, not one per file. A file that cannot be read gets its error in its place.
+    func register(_ spooled: [(path: String, member: String, name: String)]) throws -> [Result<Int64, any Error>] {
+        var results: [Result<Int64, any Error>] = []
+        var files: [CatalogStore.NewFile] = []
+        for (path, member, name) in spooled {
+            do {
+                let (digest, size) = try Self.sha256(path)
+                files.append(.init(member: member, name: name, sha256: digest, size: size, mode: Self.mode(ofName: name).rawValue, spoolPath: path))
+                results.append(.success(0))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        var ids = try store.beginFiles(files, state: .queued).makeIterator()
+        var registered = files.makeIterator()
+        for index in results.indices where (try? results[index].get()) != nil {
+            let (id, file) = (ids.next()!, registered.next()!)
+            results[index] = .success(id)
+            logger.info("file taken", metadata: ["calisd.file": "\(id)", "calisd.member": "\(file.member)", "calisd.name": "\(file.name)", "calisd.mode": "\(file.mode)"])
+        }
+        return results
     }
 
     /// Moves a refused entry (a link, a folder, a device, a bad name) out of the member's folder without
@@ -87,14 +107,54 @@ public final class FileIngestor: Sendable {
     }
 
     /// Ingests a registered file from where its progress says, until it ends or `shouldStop` says to stop
-    /// between batches.
+    /// between batches, and returns once it is committed.
     public func process(fileID: Int64, shouldStop: @Sendable () -> Bool = { false }) throws -> Outcome {
+        let started = try begin(fileID: fileID, shouldStop: shouldStop)
+        switch started {
+        case .ended(let outcome):
+            return outcome
+        case .handedOver(let completion):
+            lane.waitUntilIdle()
+            return try completion.result()
+        }
+    }
+
+    /// How far ``begin(fileID:shouldStop:)`` took a file.
+    enum Start: Sendable {
+        /// Ended on the worker (held, identical, a delete list, holdings, unreadable at its start) or stopped.
+        case ended(Outcome)
+        /// Read to its end, its last batches and its ending queued on the commit lane.
+        case handedOver(FileCompletion)
+    }
+
+    /// Takes a file as far as the worker goes: a record file is read, keyed and handed to the commit lane batch
+    /// by batch, and the worker is free for the next file while the lane commits; anything else ends here.
+    func begin(fileID: Int64, shouldStop: @Sendable () -> Bool) throws -> Start {
         guard var file = try store.file(id: fileID), let path = file.spoolPath else {
             throw IngestError("file \(fileID) is not in the spool")
         }
+        // A member's files are taken in order: what the lane still holds of its earlier ones goes first (the
+        // identical-file check, the withdrawal guard and resumption read what they left).
+        if lane.hasPending(member: file.member) { lane.waitUntilIdle() }
         status.start(.init(fileID: fileID, member: file.member, name: file.name, done: file.progress, total: file.total))
-        defer { status.finish() }
-        if file.state == .queued {
+        do {
+            let started = try begin(&file, path: path, shouldStop: shouldStop)
+            if case .ended = started { status.finish(fileID: fileID) }
+            return started
+        } catch {
+            // The caller fails the file: nothing of it may still be waiting to commit.
+            lane.waitUntilIdle()
+            status.finish(fileID: fileID)
+            throw error
+        }
+    }
+
+    private func begin(_ file: inout SubmittedFile, path: String, shouldStop: @Sendable () -> Bool) throws -> Start {
+        let fileID = file.id
+        // A record file is marked active by its first unit on the lane: a write here would wait for the lane's
+        // commit in progress, and the worker would read nothing meanwhile.
+        func activate(_ file: inout SubmittedFile) throws {
+            guard file.state == .queued else { return }
             try store.updateFile(id: fileID, state: .active)
             file.state = .active
         }
@@ -102,32 +162,35 @@ public final class FileIngestor: Sendable {
             try store.updateFile(id: fileID, state: .active, reason: "identical to file \(earlier), ingested already: nothing changed")
             // Still, the member sent it again: its records and holdings are confirmed, not stale.
             try store.confirmAgain(member: file.member, earlier: earlier, by: fileID)
-            return .finished(try finish(file, path: path))
+            return .ended(.finished(try finish(file, path: path)))
         }
         do {
             switch file.mode {
             case .deleteList:
-                if try !processDeleteList(file, path: path, shouldStop: shouldStop) { return .interrupted }
+                try activate(&file)
+                if try !processDeleteList(file, path: path, shouldStop: shouldStop) { return .ended(.interrupted) }
             case .incremental, .full:
                 if ISO20775Reader.isHoldingsXML(path: path) {
+                    try activate(&file)
                     let documents = try holdingsDocuments(path)
                     if file.mode == .full && file.progress == 0 && !file.approved {
                         let carried = Set(documents.compactMap { $0.bibliographicID.map { CatalogStore.iso20775SourceID(bibliographicID: $0) } })
                         let present = (try? store.holdingsRecordIDs(member: file.member, iso20775: true)) ?? []
                         if let reason = guardReason([("ISO 20775 holdings records", present)], carried: carried) {
-                            return .finished(try hold(file, path: path, reason: reason))
+                            return .ended(.finished(try hold(file, path: path, reason: reason)))
                         }
                     }
-                    if try !processHoldingsDocuments(file, documents, shouldStop: shouldStop) { return .interrupted }
+                    if try !processHoldingsDocuments(file, documents, shouldStop: shouldStop) { return .ended(.interrupted) }
                     if file.mode == .full {
                         try store.withdrawAbsentHoldings(fileID: fileID, member: file.member, iso20775: true)
                     }
                     break
                 }
+                var total: Int?
                 if file.total == nil || (file.mode == .full && file.progress == 0 && !file.approved) {
                     let survey = try survey(path, member: file.member, needsLocalIDs: file.mode == .full && !file.approved)
-                    try store.updateFile(id: fileID, state: .active, total: survey.total)
-                    status.advance(done: file.progress, total: survey.total)
+                    total = survey.total
+                    status.advance(fileID: fileID, done: file.progress, total: survey.total)
                     if file.mode == .full && !file.approved,
                         let reason = guardReason(
                             [
@@ -135,60 +198,103 @@ public final class FileIngestor: Sendable {
                                 ("holdings records", try? store.holdingsRecordIDs(member: file.member)),
                             ], carried: survey.localIDs)
                     {
-                        return .finished(try hold(file, path: path, reason: reason))
+                        try activate(&file)
+                        return .ended(.finished(try hold(file, path: path, reason: reason)))
                     }
                 }
-                if try !processRecords(file, path: path, shouldStop: shouldStop) { return .interrupted }
-                if file.mode == .full {
-                    let withdrawn = try store.withdrawAbsent(fileID: fileID, member: file.member, matcher: matcher)
-                    if withdrawn > 0 {
-                        logger.info("records withdrawn", metadata: ["calisd.file": "\(fileID)", "calisd.count": "\(withdrawn)"])
-                    }
-                }
+                return try processRecords(file, path: path, total: total, shouldStop: shouldStop)
             }
         } catch let error as MARCError {
             try store.updateFile(id: fileID, state: .active, reason: "cannot read the file: \(error.message)")
             logger.error("file failed", metadata: ["calisd.file": "\(fileID)", "calisd.reason": "\(error.message)"])
-            return .finished(try finish(file, path: path, state: .failed))
+            return .ended(.finished(try finish(file, path: path, state: .failed)))
         }
-        return .finished(try finish(file, path: path))
+        return .ended(.finished(try finish(file, path: path)))
     }
 
-    /// Streams the records after the file's progress, committing a batch at a time. Reading and keying the next
-    /// batch overlaps the commit of the last one (two cores); commits stay in order, one at a time.
-    /// - Returns: false when stopped before the end.
-    private func processRecords(_ file: SubmittedFile, path: String, shouldStop: () -> Bool) throws -> Bool {
-        let reader = try MARCReaders.open(path: path).reader
+    /// Streams the records after the file's progress and hands them to the commit lane a batch at a time, then
+    /// the file's ending (a full snapshot's withdrawals, the archive and the report). Commits stay in order. The
+    /// first unit marks the file active with its `total`.
+    private func processRecords(_ file: SubmittedFile, path: String, total: Int?, shouldStop: () -> Bool) throws -> Start {
+        let completion = FileCompletion()
+        let onFailure: @Sendable (any Error) -> Void = { [self] error in
+            logger.error("ingest failed", metadata: ["calisd.file": "\(file.id)", "calisd.reason": "\(error)"])
+            fail(fileID: file.id, reason: "\(error)")
+            completion.set(.failure(error))
+            status.finish(fileID: file.id)
+        }
+        var started = false
+        func hand(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) {
+            let first = !started
+            started = true
+            lane.submit(fileID: file.id, member: file.member, { [self] in
+                if first && (file.state == .queued || total != nil) {
+                    try store.updateFile(id: file.id, state: .active, total: total)
+                }
+                var records = records
+                var problems = problems
+                _ = try commit(file, records: &records, problems: &problems, progress: progress)
+            }, onFailure: onFailure)
+        }
+        func end(_ work: @escaping @Sendable () throws -> SubmittedFile.State) -> Start {
+            let first = !started
+            lane.submit(fileID: file.id, member: file.member, last: true, { [self] in
+                if first && (file.state == .queued || total != nil) {
+                    try store.updateFile(id: file.id, state: .active, total: total)
+                }
+                completion.set(.success(.finished(try work())))
+                status.finish(fileID: file.id)
+            }, onFailure: onFailure)
+            return .handedOver(completion)
+        }
         var index = 0
         var records: [IncomingRecord] = []
         var problems: [FileProblem] = []
         let resumeAt = try store.progress(ofFile: file.id)
-        let committer = BatchCommitter(ingestor: self, file: file)
-        while let item = try reader.next() {
-            index += 1
-            if index <= resumeAt { continue }
-            // The padding after the last record is not a record.
-            if item.record == nil && !item.hasErrors { continue }
-            switch RecordTriage.triage(item, keys: keys) {
-            case .store(let record, let warnings):
-                records.append(record)
-                problems += warnings
-            case .reject(let problem):
-                problems.append(problem)
-            }
-            if records.count + problems.count >= settings.batchSize {
-                try committer.submit(records, problems, progress: index)
-                records.removeAll(keepingCapacity: true)
-                problems.removeAll(keepingCapacity: true)
-                if shouldStop() {
-                    try committer.finish()
-                    return false
+        do {
+            let reader = try MARCReaders.open(path: path).reader
+            while let item = try reader.next() {
+                index += 1
+                if index <= resumeAt { continue }
+                // The padding after the last record is not a record.
+                if item.record == nil && !item.hasErrors { continue }
+                switch RecordTriage.triage(item, keys: keys) {
+                case .store(let record, let warnings):
+                    records.append(record)
+                    problems += warnings
+                case .reject(let problem):
+                    problems.append(problem)
+                }
+                if records.count + problems.count >= settings.batchSize {
+                    hand(records, problems, progress: index)
+                    records.removeAll(keepingCapacity: true)
+                    problems.removeAll(keepingCapacity: true)
+                    // A batch that failed ended the file on the lane; reading on would be wasted.
+                    if lane.hasFailed(file.id) { return end { .failed } }
+                    if shouldStop() {
+                        lane.waitUntilIdle()
+                        return .ended(.interrupted)
+                    }
                 }
             }
+        } catch let error as MARCError {
+            // The batches handed over before the damage are committed first; the file then fails with the reason.
+            return end { [self] in
+                try store.updateFile(id: file.id, state: .active, reason: "cannot read the file: \(error.message)")
+                logger.error("file failed", metadata: ["calisd.file": "\(file.id)", "calisd.reason": "\(error.message)"])
+                return try finish(file, path: path, state: .failed)
+            }
         }
-        try committer.submit(records, problems, progress: index)
-        try committer.finish()
-        return true
+        hand(records, problems, progress: index)
+        return end { [self] in
+            if file.mode == .full {
+                let withdrawn = try store.withdrawAbsent(fileID: file.id, member: file.member, matcher: matcher)
+                if withdrawn > 0 {
+                    logger.info("records withdrawn", metadata: ["calisd.file": "\(file.id)", "calisd.count": "\(withdrawn)"])
+                }
+            }
+            return try finish(file, path: path)
+        }
     }
 
     fileprivate func commit(
@@ -201,48 +307,8 @@ public final class FileIngestor: Sendable {
             confirming: confirming, matcher: matcher)
         records.removeAll(keepingCapacity: true)
         problems.removeAll(keepingCapacity: true)
-        status.advance(done: progress, total: nil)
+        status.advance(fileID: file.id, done: progress, total: nil)
         return counts
-    }
-
-    /// Commits batches on a queue of its own, at most one waiting behind the one being committed.
-    final class BatchCommitter: Sendable {
-        private let ingestor: FileIngestor
-        private let file: SubmittedFile
-        private let queue = DispatchQueue(label: "calisd.ingest.commit")
-        private let slot = DispatchSemaphore(value: 1)
-        private let failure = Mutex<(any Error)?>(nil)
-
-        init(ingestor: FileIngestor, file: SubmittedFile) {
-            self.ingestor = ingestor
-            self.file = file
-        }
-
-        /// Hands a batch over once the previous one is committed; rethrows the previous commit's failure.
-        func submit(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) throws {
-            slot.wait()
-            if let error = failure.withLock({ $0 }) {
-                slot.signal()
-                throw error
-            }
-            queue.async { [self] in
-                do {
-                    var records = records
-                    var problems = problems
-                    _ = try ingestor.commit(file, records: &records, problems: &problems, progress: progress)
-                } catch {
-                    failure.withLock { $0 = error }
-                }
-                slot.signal()
-            }
-        }
-
-        /// Waits for the last batch; rethrows its failure.
-        func finish() throws {
-            slot.wait()
-            slot.signal()
-            if let error = failure.withLock({ $0 }) { throw error }
-        }
     }
 
     /// A `*.delete.txt`: one local id per line; blank lines and `#` comments skipped.

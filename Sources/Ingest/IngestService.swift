@@ -5,7 +5,8 @@ import Store
 import Synchronization
 
 /// The ingest side of the daemon: watches the drop folders, applies the settle rule, claims and refuses
-/// entries, and feeds one worker that ingests files one at a time (the catalogue has one writer).
+/// entries, and feeds one worker that reads files one at a time and hands their batches to one commit lane (the
+/// catalogue has one writer).
 public final class IngestService: Service, Sendable {
     enum Job: Sendable {
         case register(path: String, member: String, name: String)
@@ -208,6 +209,19 @@ public final class IngestService: Service, Sendable {
                 return state.jobs.removeFirst()
             }
             guard let job else { break }
+            if case .register(let path, let member, let name) = job {
+                // A chunk of claims is registered at once: the register's write waits for the lane's commit.
+                let more = work.withLock { state -> [(String, String, String)] in
+                    let count = state.jobs.prefix { if case .register = $0 { true } else { false } }.count
+                    let taken = state.jobs.prefix(count).compactMap { job -> (String, String, String)? in
+                        if case .register(let path, let member, let name) = job { (path, member, name) } else { nil }
+                    }
+                    state.jobs.removeFirst(count)
+                    return taken
+                }
+                register([(path, member, name)] + more)
+                continue
+            }
             status.setClaimed(work.withLock { $0.jobs.count })
             run(job)
         }
@@ -219,6 +233,26 @@ public final class IngestService: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    private func register(_ spooled: [(path: String, member: String, name: String)]) {
+        let results: [Result<Int64, any Error>]
+        do {
+            results = try ingestor.register(spooled)
+        } catch {
+            results = spooled.map { _ in .failure(error) }
+        }
+        for (index, ((path, _, _), result)) in zip(spooled, results).enumerated() {
+            status.setClaimed(work.withLock { $0.jobs.count } + spooled.count - index - 1)
+            switch result {
+            case .success(let id):
+                // Registered and queued: stopped now, the next start resumes it.
+                if isStopping { continue }
+                run(.process(id))
+            case .failure(let error):
+                logger.error("ingest failed", metadata: ["calisd.path": "\(path)", "calisd.reason": "\(error)"])
+            }
+        }
+    }
+
     private func run(_ job: Job) {
         do {
             switch job {
@@ -226,8 +260,9 @@ public final class IngestService: Service, Sendable {
                 let id = try ingestor.register(spooled: path, member: member, name: name)
                 run(.process(id))
             case .process(let id):
-                let outcome = try ingestor.process(fileID: id) { self.isStopping }
-                if outcome == .interrupted {
+                // A record file is handed to the commit lane, which ends it; the worker goes on to the next.
+                let started = try ingestor.begin(fileID: id) { self.isStopping }
+                if case .ended(.interrupted) = started {
                     logger.notice("stopped between batches; the file resumes at the next start", metadata: ["calisd.file": "\(id)"])
                 }
             case .rejectHeld(let id):
@@ -241,7 +276,7 @@ public final class IngestService: Service, Sendable {
 
     private var isStopping: Bool { work.withLock { $0.stopping } }
 
-    /// Stops taking jobs, lets the current batch commit, and returns when the worker is idle.
+    /// Stops taking jobs, lets what was handed over commit, and returns when the worker and the lane are idle.
     func stopWorker() async {
         await withCheckedContinuation { continuation in
             let idle = work.withLock { state -> Bool in
@@ -252,5 +287,6 @@ public final class IngestService: Service, Sendable {
             }
             if idle { continuation.resume() }
         }
+        await withCheckedContinuation { continuation in ingestor.lane.whenIdle { continuation.resume() } }
     }
 }

@@ -13,8 +13,9 @@ public final class IngestStatus: Sendable {
     public struct Snapshot: Sendable, Equatable {
         /// Files seen in drop folders and still settling, plus claimed files waiting for the worker.
         public var queued: Int
-        /// Files being ingested now (0 or 1: there is one writer).
+        /// Files being ingested now: one being committed, and the next being read while it is (0, 1 or 2).
         public var active: Int
+        /// The file taken first of those being ingested.
         public var current: Current?
         /// Full scans of the drop folders since start (start-up, queue overflows, periodic checks).
         public var scans: Int
@@ -25,7 +26,7 @@ public final class IngestStatus: Sendable {
     private struct State {
         var settling = 0
         var claimed = 0
-        var current: Current?
+        var inFlight: [Current] = []
         var scans = 0
         var overflowRescans = 0
     }
@@ -37,21 +38,27 @@ public final class IngestStatus: Sendable {
     public var snapshot: Snapshot {
         state.withLock {
             Snapshot(
-                queued: $0.settling + $0.claimed, active: $0.current == nil ? 0 : 1, current: $0.current, scans: $0.scans,
+                queued: $0.settling + $0.claimed, active: $0.inFlight.count, current: $0.inFlight.first, scans: $0.scans,
                 overflowRescans: $0.overflowRescans)
         }
     }
 
     func setSettling(_ count: Int) { state.withLock { $0.settling = count } }
     func setClaimed(_ count: Int) { state.withLock { $0.claimed = count } }
-    func start(_ current: Current) { state.withLock { $0.current = current } }
-    func advance(done: Int, total: Int?) {
-        state.withLock {
-            $0.current?.done = done
-            if let total { $0.current?.total = total }
+    func start(_ current: Current) {
+        state.withLock { state in
+            state.inFlight.removeAll { $0.fileID == current.fileID }
+            state.inFlight.append(current)
         }
     }
-    func finish() { state.withLock { $0.current = nil } }
+    func advance(fileID: Int64, done: Int, total: Int?) {
+        state.withLock { state in
+            guard let index = state.inFlight.firstIndex(where: { $0.fileID == fileID }) else { return }
+            state.inFlight[index].done = done
+            if let total { state.inFlight[index].total = total }
+        }
+    }
+    func finish(fileID: Int64) { state.withLock { state in state.inFlight.removeAll { $0.fileID == fileID } } }
     func scanned(overflow: Bool) {
         state.withLock {
             $0.scans += 1
