@@ -1,5 +1,5 @@
 import CalisdTesting
-import Dedup
+@testable import Dedup
 import Foundation
 import MARC
 import Store
@@ -346,5 +346,24 @@ extension EngineTests {
         #expect(PairComparison(dotted, Self.book(title: "Primitive culture", publisher: "Murray,", pages: "2 vols.")).decision == .match)
         let three = PairComparison(dotted, Self.book(title: "Primitive culture", publisher: "Murray,", pages: "3 volumes"))
         #expect(three.findings.contains { $0.field == "volumes" && $0.verdict == "conflict" })
+    }
+
+    @Test("the evidence stored with a placement is the JSON the encoder writes, byte for byte, and refuses what it refuses")
+    func storedFindingsAreTheEncodersJSON() throws {
+        struct Encoded: Codable { var field: String; var verdict: String; var weight: Double }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let weights = [1.0, 0.5, -2.0, 0.1 + 0.2, 1e-7, 12_345_678.0, 0, -0.0, 3.25e21, -0.75]
+        let names = ["title", "isbn", "a \"quoted\" field", "back\\slash", "tab\there", "題名", "emoji 📚"]
+        for count in 0...weights.count {
+            let findings = (0..<count).map {
+                PairComparison.Finding(field: names[$0 % names.count], verdict: ["agree", "differ", "conflict"][$0 % 3], weight: weights[$0])
+            }
+            let expected = String(
+                decoding: try encoder.encode(findings.map { Encoded(field: $0.field, verdict: $0.verdict, weight: $0.weight) }), as: UTF8.self)
+            #expect(EngineMatcher.storedFindings(findings) == expected)
+        }
+        #expect(EngineMatcher.storedFindings([PairComparison.Finding(field: "title", verdict: "agree", weight: .nan)]) == nil)
+        #expect(EngineMatcher.storedFindings([PairComparison.Finding(field: "title", verdict: "agree", weight: .infinity)]) == nil)
     }
 }
