@@ -180,7 +180,7 @@ extension CatalogStore {
                 """
                 INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
                     file_id, confirmed_file, updated_at, features, quality)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let update = try RawStatement(
                 db,
@@ -253,9 +253,8 @@ extension CatalogStore {
                     insert.bind(9, now)
                     insert.bind(10, MatchKey.encode(incoming.keys))
                     insert.bind(11, Int64(incoming.quality))
-                    _ = try insert.step()
-                    let id = insert.int64(0)
-                    insert.reset()
+                    try insert.run()
+                    let id = insert.lastInsertedRowID
                     try log("record-added", id)
                     try searchIndex.set(id, incoming.search)
                     try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)

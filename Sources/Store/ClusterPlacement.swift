@@ -35,11 +35,14 @@ struct ClusterPlacement {
         self.now = now
         deleteKeys = try RawStatement(db, "DELETE FROM block_keys WHERE source_id = ?")
         insertKey = try RawStatement(db, "INSERT OR IGNORE INTO block_keys (hash, source_id) VALUES (?, ?)")
+        // Not DISTINCT: SQLite would build a temporary b-tree on every call. The rows come in the same order, and
+        // `place` keeps the first `maximumCandidates` distinct union records and stops reading, as DISTINCT with
+        // that LIMIT would.
         candidates = try RawStatement(
             db,
             """
-            SELECT DISTINCT cm.union_id FROM block_keys bk JOIN cluster_members cm ON cm.source_id = bk.source_id
-            WHERE bk.hash = ? AND bk.source_id <> ? LIMIT \(Self.maximumCandidates)
+            SELECT cm.union_id FROM block_keys bk JOIN cluster_members cm ON cm.source_id = bk.source_id
+            WHERE bk.hash = ? AND bk.source_id <> ?
             """)
         clusterKeys = try RawStatement(
             db,
@@ -60,7 +63,7 @@ struct ClusterPlacement {
             """)
         leave = try RawStatement(db, "DELETE FROM cluster_members WHERE source_id = ?")
         createUnion = try RawStatement(
-            db, "INSERT INTO union_records (master_id, created_at, updated_at) VALUES (?, ?, ?) RETURNING id")
+            db, "INSERT INTO union_records (master_id, created_at, updated_at) VALUES (?, ?, ?)")
         memberCount = try RawStatement(db, "SELECT count(*) FROM cluster_members WHERE union_id = ?")
         master = try RawStatement(db, "SELECT master_id FROM union_records WHERE id = ?")
         setMaster = try RawStatement(
@@ -122,7 +125,10 @@ struct ClusterPlacement {
             candidates.bind(1, hash)
             candidates.bind(2, sourceID)
             var unions: [Int64] = []
-            while try candidates.step() { unions.append(candidates.int64(0)) }
+            while unions.count < Self.maximumCandidates, try candidates.step() {
+                let unionID = candidates.int64(0)
+                if !unions.contains(unionID) { unions.append(unionID) }
+            }
             candidates.reset()
             for unionID in unions where seen.insert(unionID).inserted {
                 found.append(try candidate(unionID, excluding: sourceID))
@@ -174,12 +180,8 @@ struct ClusterPlacement {
         createUnion.bind(1, sourceID)
         createUnion.bind(2, now)
         createUnion.bind(3, now)
-        guard try createUnion.step() else {
-            createUnion.reset()
-            throw StoreError(.invalid, "no union record id returned")
-        }
-        let created = createUnion.int64(0)
-        createUnion.reset()
+        try createUnion.run()
+        let created = createUnion.lastInsertedRowID
         try joinUnion(sourceID, created, unmatched)
         try log("union-created", union: created, source: sourceID, member: member)
         return created

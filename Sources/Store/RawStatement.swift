@@ -68,6 +68,10 @@ struct RawStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// The rowid of the connection's last INSERT: what `RETURNING id` would give, without the statement
+    /// journal and temporary table SQLite sets up for RETURNING on every call.
+    var lastInsertedRowID: Int64 { connection.map { sqlite3_last_insert_rowid($0) } ?? 0 }
+
     /// Rows the connection's last INSERT, UPDATE or DELETE changed.
     var changes: Int { connection.map { Int(sqlite3_changes($0)) } ?? 0 }
 
