@@ -257,8 +257,7 @@ public final class IngestService: Service, Sendable {
         do {
             switch job {
             case .register(let path, let member, let name):
-                let id = try ingestor.register(spooled: path, member: member, name: name)
-                run(.process(id))
+                register([(path, member, name)])
             case .process(let id):
                 // A record file is handed to the commit lane, which ends it; the worker goes on to the next.
                 let started = try ingestor.begin(fileID: id) { self.isStopping }
