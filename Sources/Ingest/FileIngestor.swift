@@ -224,27 +224,27 @@ public final class FileIngestor: Sendable {
             status.finish(fileID: file.id)
         }
         var started = false
-        // Every unit goes through here, so the file's first one marks it active with its total.
-        func submit(last: Bool = false, _ work: @escaping @Sendable () throws -> Void) {
-            let activate = !started && (file.state == .queued || total != nil)
-            started = true
-            lane.submit(fileID: file.id, member: file.member, last: last, { [self] in
-                if activate { try store.updateFile(id: file.id, state: .active, total: total) }
-                try work()
-            }, onFailure: onFailure)
-        }
         func hand(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) {
-            submit { [self] in
+            let first = !started
+            started = true
+            lane.submit(fileID: file.id, member: file.member, { [self] in
+                if first && (file.state == .queued || total != nil) {
+                    try store.updateFile(id: file.id, state: .active, total: total)
+                }
                 var records = records
                 var problems = problems
                 _ = try commit(file, records: &records, problems: &problems, progress: progress)
-            }
+            }, onFailure: onFailure)
         }
         func end(_ work: @escaping @Sendable () throws -> SubmittedFile.State) -> Start {
-            submit(last: true) { [self] in
+            let first = !started
+            lane.submit(fileID: file.id, member: file.member, last: true, { [self] in
+                if first && (file.state == .queued || total != nil) {
+                    try store.updateFile(id: file.id, state: .active, total: total)
+                }
                 completion.set(.success(.finished(try work())))
                 status.finish(fileID: file.id)
-            }
+            }, onFailure: onFailure)
             return .handedOver(completion)
         }
         var index = 0
