@@ -155,19 +155,28 @@ extension CatalogStore {
         archivePath: String? = nil, total: Int? = nil, finished: Bool = false, now: Int64 = Self.now()
     ) throws {
         try writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE files SET state = ?, reason = coalesce(?, reason), spool_path = coalesce(?, spool_path),
-                        held_path = ?, archive_path = coalesce(?, archive_path), total = coalesce(?, total),
-                        finished_at = CASE WHEN ? THEN ? ELSE finished_at END
-                    WHERE id = ?
-                    """, arguments: [state.rawValue, reason, spoolPath, heldPath, archivePath, total, finished, now, id])
-            // A full snapshot done is a `drop` member's refresh.
-            if state == .done, finished,
-                let member = try String.fetchOne(db, sql: "SELECT member FROM files WHERE id = ? AND mode = 'full'", arguments: [id])
-            {
-                try recordSnapshot(db, member: member, at: now)
-            }
+            try self.updateFileRow(
+                db, id: id, state: state, reason: reason, spoolPath: spoolPath, heldPath: heldPath, archivePath: archivePath,
+                total: total, finished: finished, now: now)
+        }
+    }
+
+    func updateFileRow(
+        _ db: Database, id: Int64, state: SubmittedFile.State, reason: String? = nil, spoolPath: String? = nil,
+        heldPath: String? = nil, archivePath: String? = nil, total: Int? = nil, finished: Bool = false, now: Int64
+    ) throws {
+        try db.execute(
+            sql: """
+                UPDATE files SET state = ?, reason = coalesce(?, reason), spool_path = coalesce(?, spool_path),
+                    held_path = ?, archive_path = coalesce(?, archive_path), total = coalesce(?, total),
+                    finished_at = CASE WHEN ? THEN ? ELSE finished_at END
+                WHERE id = ?
+                """, arguments: [state.rawValue, reason, spoolPath, heldPath, archivePath, total, finished, now, id])
+        // A full snapshot done is a `drop` member's refresh.
+        if state == .done, finished,
+            let member = try String.fetchOne(db, sql: "SELECT member FROM files WHERE id = ? AND mode = 'full'", arguments: [id])
+        {
+            try recordSnapshot(db, member: member, at: now)
         }
     }
 

@@ -86,6 +86,38 @@ public struct BatchCounts: Sendable, Equatable {
     public init() {}
 }
 
+/// One batch of a file's records, with the progress it takes the file to: what ``CatalogStore/commitBatches(_:matcher:now:)``
+/// commits, several files' batches in one transaction.
+public struct BatchCommit: Sendable {
+    public var fileID: Int64
+    public var member: String
+    public var records: [IncomingRecord]
+    public var problems: [FileProblem]
+    public var progress: Int
+    /// A full snapshot's rejected records, confirmed though not stored again.
+    public var confirming: [String]
+    /// Set on a file's first batch: the file is marked active first, with its total when it is known.
+    public var activation: Activation?
+
+    public struct Activation: Sendable {
+        public var total: Int?
+        public init(total: Int?) { self.total = total }
+    }
+
+    public init(
+        fileID: Int64, member: String, records: [IncomingRecord], problems: [FileProblem] = [], progress: Int,
+        confirming: [String] = [], activation: Activation? = nil
+    ) {
+        self.fileID = fileID
+        self.member = member
+        self.records = records
+        self.problems = problems
+        self.progress = progress
+        self.confirming = confirming
+        self.activation = activation
+    }
+}
+
 /// A problem found in one record of a file: a rejection (the record is not stored; its bytes go back to the
 /// member) or a warning on a stored record.
 public struct FileProblem: Sendable, Equatable, Codable {
@@ -170,156 +202,178 @@ extension CatalogStore {
         fileID: Int64, member: String, records: [IncomingRecord], problems: [FileProblem] = [], progress: Int,
         confirming: [String] = [], matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now()
     ) throws -> BatchCounts {
+        let batch = BatchCommit(
+            fileID: fileID, member: member, records: records, problems: problems, progress: progress, confirming: confirming)
+        return try writer.write { db in try Self.commit(db, batch, matcher: matcher, now: now) }
+    }
+
+    /// Commits batches of several files in one transaction, in order, each as ``commitBatch`` would: a
+    /// CALIS-scale chunk is hundreds of files of about a thousand records, and a transaction per file wrote the
+    /// same index pages to the log again and again. Either all are committed or none.
+    public func commitBatches(_ batches: [BatchCommit], matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now())
+        throws -> [BatchCounts]
+    {
         try writer.write { db in
-            var counts = BatchCounts()
-            let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
-            let lookup = try RawStatement(
-                db, "SELECT id, content_hash, status = 'active', locked FROM source_records WHERE member = ? AND local_id = ?")
-            let insert = try RawStatement(
-                db,
-                """
-                INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
-                    file_id, confirmed_file, updated_at, features, quality)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let update = try RawStatement(
-                db,
-                """
-                UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
-                    status = 'active', file_id = ?, confirmed_file = ?, updated_at = ?, features = ?, quality = ?
-                WHERE id = ?
-                """)
-            let confirm = try RawStatement(db, "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
-            let delete = try RawStatement(
-                db, "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
-            let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
-            let holdings = try HoldingsWriter(db: db, member: member, fileID: fileID, now: now)
-            let searchIndex = try SearchIndexWriter(db: db)
-            func log(_ kind: String, _ id: Int64) throws {
-                change.bind(1, now)
-                change.bind(2, kind)
-                change.bind(3, id)
-                change.bind(4, member)
-                try change.run()
+            try batches.map { batch in
+                if let activation = batch.activation {
+                    try self.updateFileRow(db, id: batch.fileID, state: .active, total: activation.total, now: now)
+                }
+                return try Self.commit(db, batch, matcher: matcher, now: now)
             }
-            for incoming in records {
-                if let bib = incoming.holdingsOf {
-                    // A holdings record: only its holdings are kept, on the member's bib it names.
-                    if incoming.deleted {
-                        if try holdings.remove(kind: "mfhd", source: incoming.localID) > 0 { counts.deleted += 1 } else { counts.unchanged += 1 }
-                    } else {
-                        switch try holdings.replace(kind: "mfhd", source: incoming.localID, bib: bib, incoming.holdings, record: incoming.recordNumber) {
-                        case .added: counts.added += 1
-                        case .replaced: counts.changed += 1
-                        case .unchanged: counts.unchanged += 1
-                        }
-                    }
-                    continue
-                }
-                lookup.bind(1, member)
-                lookup.bind(2, incoming.localID)
-                var existing: (id: Int64, sameContent: Bool, active: Bool, locked: Bool)?
-                if try lookup.step() {
-                    existing = (
-                        lookup.int64(0), lookup.blobEquals(1, incoming.contentHash), lookup.int64(2) == 1, lookup.int64(3) == 1
-                    )
-                }
-                lookup.reset()
+        }
+    }
+
+    private static func commit(_ db: Database, _ batch: BatchCommit, matcher: any UnionMatcher, now: Int64) throws -> BatchCounts {
+        let (fileID, member, records, problems, progress, confirming) =
+            (batch.fileID, batch.member, batch.records, batch.problems, batch.progress, batch.confirming)
+        var counts = BatchCounts()
+        let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
+        let lookup = try RawStatement(
+            db, "SELECT id, content_hash, status = 'active', locked FROM source_records WHERE member = ? AND local_id = ?")
+        let insert = try RawStatement(
+            db,
+            """
+            INSERT INTO source_records (member, local_id, flavour, original_encoding, record, content_hash,
+                file_id, confirmed_file, updated_at, features, quality)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let update = try RawStatement(
+            db,
+            """
+            UPDATE source_records SET flavour = ?, original_encoding = ?, record = ?, content_hash = ?,
+                status = 'active', file_id = ?, confirmed_file = ?, updated_at = ?, features = ?, quality = ?
+            WHERE id = ?
+            """)
+        let confirm = try RawStatement(db, "UPDATE source_records SET confirmed_file = ? WHERE id = ?")
+        let delete = try RawStatement(
+            db, "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
+        let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
+        let holdings = try HoldingsWriter(db: db, member: member, fileID: fileID, now: now)
+        let searchIndex = try SearchIndexWriter(db: db)
+        func log(_ kind: String, _ id: Int64) throws {
+            change.bind(1, now)
+            change.bind(2, kind)
+            change.bind(3, id)
+            change.bind(4, member)
+            try change.run()
+        }
+        for incoming in records {
+            if let bib = incoming.holdingsOf {
+                // A holdings record: only its holdings are kept, on the member's bib it names.
                 if incoming.deleted {
-                    guard let existing, existing.active, !existing.locked else {
-                        counts.unchanged += 1
-                        continue
+                    if try holdings.remove(kind: "mfhd", source: incoming.localID) > 0 { counts.deleted += 1 } else { counts.unchanged += 1 }
+                } else {
+                    switch try holdings.replace(kind: "mfhd", source: incoming.localID, bib: bib, incoming.holdings, record: incoming.recordNumber) {
+                    case .added: counts.added += 1
+                    case .replaced: counts.changed += 1
+                    case .unchanged: counts.unchanged += 1
                     }
-                    delete.bind(1, fileID)
-                    delete.bind(2, now)
-                    delete.bind(3, existing.id)
-                    try delete.run()
-                    try log("record-deleted", existing.id)
-                    try searchIndex.removeRecord(existing.id)
-                    try placement.remove(sourceID: existing.id, member: member)
-                    _ = try holdings.remove(kind: "bib", source: incoming.localID)
-                    counts.deleted += 1
-                    continue
                 }
-                guard let existing else {
-                    insert.bind(1, member)
-                    insert.bind(2, incoming.localID)
-                    insert.bind(3, incoming.flavour)
-                    insert.bind(4, incoming.originalEncoding)
-                    insert.bind(5, blob: incoming.record)
-                    insert.bind(6, blob: incoming.contentHash)
-                    insert.bind(7, fileID)
-                    insert.bind(8, fileID)
-                    insert.bind(9, now)
-                    insert.bind(10, MatchKey.encode(incoming.keys))
-                    insert.bind(11, Int64(incoming.quality))
-                    try insert.run()
-                    let id = insert.lastInsertedRowID
-                    try log("record-added", id)
-                    try searchIndex.set(id, incoming.search)
-                    try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
-                    if !incoming.holdings.isEmpty {
-                        _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
-                    }
-                    counts.added += 1
-                    continue
-                }
-                if existing.sameContent && existing.active || existing.locked {
-                    confirm.bind(1, fileID)
-                    confirm.bind(2, existing.id)
-                    try confirm.run()
-                    if !incoming.holdings.isEmpty { try holdings.confirm(kind: "bib", source: incoming.localID) }
+                continue
+            }
+            lookup.bind(1, member)
+            lookup.bind(2, incoming.localID)
+            var existing: (id: Int64, sameContent: Bool, active: Bool, locked: Bool)?
+            if try lookup.step() {
+                existing = (
+                    lookup.int64(0), lookup.blobEquals(1, incoming.contentHash), lookup.int64(2) == 1, lookup.int64(3) == 1
+                )
+            }
+            lookup.reset()
+            if incoming.deleted {
+                guard let existing, existing.active, !existing.locked else {
                     counts.unchanged += 1
                     continue
                 }
-                update.bind(1, incoming.flavour)
-                update.bind(2, incoming.originalEncoding)
-                update.bind(3, blob: incoming.record)
-                update.bind(4, blob: incoming.contentHash)
-                update.bind(5, fileID)
-                update.bind(6, fileID)
-                update.bind(7, now)
-                update.bind(8, MatchKey.encode(incoming.keys))
-                update.bind(9, Int64(incoming.quality))
-                update.bind(10, existing.id)
-                try update.run()
-                try log("record-changed", existing.id)
-                try searchIndex.set(existing.id, incoming.search)
-                try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
-                _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
-                counts.changed += 1
+                delete.bind(1, fileID)
+                delete.bind(2, now)
+                delete.bind(3, existing.id)
+                try delete.run()
+                try log("record-deleted", existing.id)
+                try searchIndex.removeRecord(existing.id)
+                try placement.remove(sourceID: existing.id, member: member)
+                _ = try holdings.remove(kind: "bib", source: incoming.localID)
+                counts.deleted += 1
+                continue
             }
-            // Records a full snapshot carried but that were rejected: the stored version stays, not withdrawn.
-            let confirmByLocalID = try RawStatement(
-                db, "UPDATE source_records SET confirmed_file = ? WHERE member = ? AND local_id = ?")
-            for localID in confirming {
-                confirmByLocalID.bind(1, fileID)
-                confirmByLocalID.bind(2, member)
-                confirmByLocalID.bind(3, localID)
-                try confirmByLocalID.run()
+            guard let existing else {
+                insert.bind(1, member)
+                insert.bind(2, incoming.localID)
+                insert.bind(3, incoming.flavour)
+                insert.bind(4, incoming.originalEncoding)
+                insert.bind(5, blob: incoming.record)
+                insert.bind(6, blob: incoming.contentHash)
+                insert.bind(7, fileID)
+                insert.bind(8, fileID)
+                insert.bind(9, now)
+                insert.bind(10, MatchKey.encode(incoming.keys))
+                insert.bind(11, Int64(incoming.quality))
+                try insert.run()
+                let id = insert.lastInsertedRowID
+                try log("record-added", id)
+                try searchIndex.set(id, incoming.search)
+                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
+                if !incoming.holdings.isEmpty {
+                    _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
+                }
+                counts.added += 1
+                continue
             }
-            let problem = try db.cachedStatement(
-                sql: """
-                    INSERT INTO file_problems (file_id, record_number, local_id, severity, reason, rejected)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """)
-            for item in problems + holdings.problems {
-                try problem.execute(arguments: [
-                    fileID, item.recordNumber, item.localID, item.severity.rawValue, item.reason, item.rejected.map { Data($0) },
-                ])
+            if existing.sameContent && existing.active || existing.locked {
+                confirm.bind(1, fileID)
+                confirm.bind(2, existing.id)
+                try confirm.run()
+                if !incoming.holdings.isEmpty { try holdings.confirm(kind: "bib", source: incoming.localID) }
+                counts.unchanged += 1
+                continue
             }
-            counts.rejected = problems.filter { $0.severity == .error }.count
-            try db.execute(
-                sql: """
-                    UPDATE files SET progress = ?, read = read + ?, added = added + ?, changed = changed + ?,
-                        unchanged = unchanged + ?, deleted = deleted + ?, rejected = rejected + ? WHERE id = ?
-                    """,
-                arguments: [
-                    progress, records.count + counts.rejected, counts.added, counts.changed, counts.unchanged,
-                    counts.deleted, counts.rejected, fileID,
-                ])
-            return counts
+            update.bind(1, incoming.flavour)
+            update.bind(2, incoming.originalEncoding)
+            update.bind(3, blob: incoming.record)
+            update.bind(4, blob: incoming.contentHash)
+            update.bind(5, fileID)
+            update.bind(6, fileID)
+            update.bind(7, now)
+            update.bind(8, MatchKey.encode(incoming.keys))
+            update.bind(9, Int64(incoming.quality))
+            update.bind(10, existing.id)
+            try update.run()
+            try log("record-changed", existing.id)
+            try searchIndex.set(existing.id, incoming.search)
+            try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
+            _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
+            counts.changed += 1
         }
+        // Records a full snapshot carried but that were rejected: the stored version stays, not withdrawn.
+        let confirmByLocalID = try RawStatement(
+            db, "UPDATE source_records SET confirmed_file = ? WHERE member = ? AND local_id = ?")
+        for localID in confirming {
+            confirmByLocalID.bind(1, fileID)
+            confirmByLocalID.bind(2, member)
+            confirmByLocalID.bind(3, localID)
+            try confirmByLocalID.run()
+        }
+        let problem = try db.cachedStatement(
+            sql: """
+                INSERT INTO file_problems (file_id, record_number, local_id, severity, reason, rejected)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        for item in problems + holdings.problems {
+            try problem.execute(arguments: [
+                fileID, item.recordNumber, item.localID, item.severity.rawValue, item.reason, item.rejected.map { Data($0) },
+            ])
+        }
+        counts.rejected = problems.filter { $0.severity == .error }.count
+        try db.execute(
+            sql: """
+                UPDATE files SET progress = ?, read = read + ?, added = added + ?, changed = changed + ?,
+                    unchanged = unchanged + ?, deleted = deleted + ?, rejected = rejected + ? WHERE id = ?
+                """,
+            arguments: [
+                progress, records.count + counts.rejected, counts.added, counts.changed, counts.unchanged,
+                counts.deleted, counts.rejected, fileID,
+            ])
+        return counts
     }
 
     /// How many active records a member has.

@@ -136,6 +136,41 @@ struct IngestCommitTests {
         #expect(try store.1.activeRecordCount(member: "M001") == 1)
     }
 
+    @Test("several files' batches commit in one transaction, each file marked active and moved on; one refused record leaves none of them")
+    func batchesOfSeveralFilesCommitTogether() throws {
+        let store = try StoreTests.stores()[1]
+        defer { store.2.map { try? FileManager.default.removeItem(at: $0) } }
+        _ = try store.1.addMember(code: "M001", name: "First")
+        _ = try store.1.addMember(code: "M002", name: "Second")
+        let first = try store.1.beginFile(member: "M001", name: "a.mrc", sha256: "00", size: 3, mode: "incremental", state: .queued)
+        let second = try store.1.beginFile(member: "M002", name: "b.mrc", sha256: "01", size: 3, mode: "incremental", state: .queued)
+        var broken = Self.record("9", "z")
+        broken.flavour = "marc22"
+        #expect(throws: (any Error).self) {
+            try store.1.commitBatches([
+                BatchCommit(fileID: first, member: "M001", records: [Self.record("1", "a")], progress: 1, activation: .init(total: 2)),
+                BatchCommit(fileID: second, member: "M002", records: [Self.record("1", "b"), broken], progress: 2, activation: .init(total: 2)),
+            ])
+        }
+        #expect(try store.1.activeRecordCount(member: "M001") == 0)
+        #expect(try store.1.file(id: first)?.state == .queued)
+        #expect(try store.1.file(id: first)?.total == nil)
+
+        let counts = try store.1.commitBatches([
+            BatchCommit(fileID: first, member: "M001", records: [Self.record("1", "a")], progress: 1, activation: .init(total: 2)),
+            BatchCommit(fileID: second, member: "M002", records: [Self.record("1", "b"), Self.record("2", "c")], progress: 2,
+                        activation: .init(total: nil)),
+            BatchCommit(fileID: first, member: "M001", records: [Self.record("2", "d")], progress: 2),
+        ])
+        #expect(counts.map(\.added) == [1, 2, 1])
+        #expect(try store.1.activeRecordCount(member: "M001") == 2)
+        #expect(try store.1.activeRecordCount(member: "M002") == 2)
+        let firstFile = try #require(try store.1.file(id: first))
+        #expect(firstFile.state == .active && firstFile.total == 2 && firstFile.progress == 2)
+        let secondFile = try #require(try store.1.file(id: second))
+        #expect(secondFile.state == .active && secondFile.total == nil && secondFile.progress == 2)
+    }
+
     @Test("a locked record keeps the central correction when its member sends it again")
     func lockedRecordIsKept() throws {
         let store = try CatalogStore.inMemory()
