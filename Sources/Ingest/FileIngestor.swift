@@ -28,7 +28,7 @@ public final class FileIngestor: Sendable {
     let status: IngestStatus
     let live: LiveSettings
     let logger: Logger
-    let lane = CommitLane()
+    let lane: CommitLane
 
     public init(
         store: CatalogStore, settings: IngestSettings, matcher: any UnionMatcher,
@@ -42,6 +42,9 @@ public final class FileIngestor: Sendable {
         self.status = status
         self.live = live
         self.logger = logger
+        lane = CommitLane(groupRecords: settings.batchSize) { batches in
+            _ = try store.commitBatches(batches, matcher: matcher)
+        }
     }
 
     /// The mode a file's name asks for (SPEC §4).
@@ -227,24 +230,25 @@ public final class FileIngestor: Sendable {
         func hand(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) {
             let first = !started
             started = true
-            lane.submit(fileID: file.id, member: file.member, { [self] in
-                if first && (file.state == .queued || total != nil) {
-                    try store.updateFile(id: file.id, state: .active, total: total)
-                }
-                var records = records
-                var problems = problems
-                _ = try commit(file, records: &records, problems: &problems, progress: progress)
-            }, onFailure: onFailure)
+            let batch = BatchCommit(
+                fileID: file.id, member: file.member, records: records, problems: problems, progress: progress,
+                confirming: Self.confirming(file, problems),
+                activation: first && (file.state == .queued || total != nil) ? .init(total: total) : nil)
+            lane.submit(
+                fileID: file.id, member: file.member, .batch(batch),
+                onCommitted: { [status] in status.advance(fileID: file.id, done: progress, total: nil) }, onFailure: onFailure)
         }
         func end(_ work: @escaping @Sendable () throws -> SubmittedFile.State) -> Start {
             let first = !started
-            lane.submit(fileID: file.id, member: file.member, last: true, { [self] in
-                if first && (file.state == .queued || total != nil) {
-                    try store.updateFile(id: file.id, state: .active, total: total)
-                }
-                completion.set(.success(.finished(try work())))
-                status.finish(fileID: file.id)
-            }, onFailure: onFailure)
+            lane.submit(
+                fileID: file.id, member: file.member, last: true,
+                .ending { [self] in
+                    if first && (file.state == .queued || total != nil) {
+                        try store.updateFile(id: file.id, state: .active, total: total)
+                    }
+                    completion.set(.success(.finished(try work())))
+                    status.finish(fileID: file.id)
+                }, onFailure: onFailure)
             return .handedOver(completion)
         }
         var index = 0
@@ -297,14 +301,17 @@ public final class FileIngestor: Sendable {
         }
     }
 
+    /// A full snapshot's rejected records are still the member's: their stored versions are not withdrawn.
+    private static func confirming(_ file: SubmittedFile, _ problems: [FileProblem]) -> [String] {
+        file.mode == .full ? problems.filter { $0.severity == .error }.compactMap(\.localID) : []
+    }
+
     fileprivate func commit(
         _ file: SubmittedFile, records: inout [IncomingRecord], problems: inout [FileProblem], progress: Int
     ) throws -> BatchCounts {
-        // A full snapshot's rejected records are still the member's: their stored versions are not withdrawn.
-        let confirming = file.mode == .full ? problems.filter { $0.severity == .error }.compactMap(\.localID) : []
         let counts = try store.commitBatch(
             fileID: file.id, member: file.member, records: records, problems: problems, progress: progress,
-            confirming: confirming, matcher: matcher)
+            confirming: Self.confirming(file, problems), matcher: matcher)
         records.removeAll(keepingCapacity: true)
         problems.removeAll(keepingCapacity: true)
         status.advance(fileID: file.id, done: progress, total: nil)
