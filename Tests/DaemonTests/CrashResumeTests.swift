@@ -12,13 +12,15 @@ import Glibc
 struct CrashResumeTests {
     static let config = "[ingest]\nsettle_seconds = 1\nbatch_size = 100\n"
 
-    /// Waits until the file is being ingested part-way — at most half through, so that on a loaded machine the
-    /// signal sent next still lands before the end — and returns how far it got.
-    static func waitPartWay(_ daemon: DaemonProcess, atLeast: Int) async throws -> StatusBody.Current {
+    /// Waits until the file is being ingested part-way — past `atLeast` records and still `beforeEnd` records
+    /// (many batches) short of its end, so that on a loaded machine the signal sent next lands before the end —
+    /// and returns how far it got. The window is most of the file: a status poll delayed by parallel tests
+    /// cannot miss it.
+    static func waitPartWay(_ daemon: DaemonProcess, atLeast: Int, beforeEnd: Int) async throws -> StatusBody.Current {
         var seen: StatusBody.Current?
         try await waitUntil("the file is part-way", timeout: .seconds(180)) {
             let current = try await DaemonSupport.status(daemon).ingest.current
-            if let current, let total = current.total, current.done >= atLeast, current.done <= total / 2 {
+            if let current, let total = current.total, current.done >= atLeast, current.done + beforeEnd <= total {
                 seen = current
                 return true
             }
@@ -33,7 +35,7 @@ struct CrashResumeTests {
         let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
         defer { daemon.remove() }
         try daemon.drop(try DaemonSupport.distinctBooks(count), member: "M001", name: "large.mrc")
-        let partWay = try await Self.waitPartWay(daemon, atLeast: 1_000)
+        let partWay = try await Self.waitPartWay(daemon, atLeast: 1_000, beforeEnd: 3_000)
         #expect(try await daemon.stop(signal: SIGKILL) == -SIGKILL)
         print("kill -9 landed with file \(partWay.file) at \(partWay.done) of \(partWay.total ?? 0) records")
         try await daemon.start()
@@ -53,7 +55,7 @@ struct CrashResumeTests {
         let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
         defer { daemon.remove() }
         try daemon.drop(try DaemonSupport.distinctBooks(count), member: "M001", name: "large.mrc")
-        _ = try await Self.waitPartWay(daemon, atLeast: 500)
+        _ = try await Self.waitPartWay(daemon, atLeast: 500, beforeEnd: 1_500)
         #expect(try await daemon.stop(signal: SIGTERM) == 0)
         #expect(daemon.log.contains("stopped between batches"))
         try await daemon.start()
