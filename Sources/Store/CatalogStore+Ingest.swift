@@ -250,6 +250,19 @@ extension CatalogStore {
         let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
         let holdings = try HoldingsWriter(db: db, member: member, fileID: fileID, now: now)
         let searchIndex = try SearchIndexWriter(db: db)
+        /// A record's version, in the column order the insert and the update share: flavour, original encoding,
+        /// record, content hash, file, confirming file, updated at, features, quality.
+        func bindVersion(_ statement: RawStatement, from first: Int32, _ incoming: IncomingRecord) {
+            statement.bind(first, incoming.flavour)
+            statement.bind(first + 1, incoming.originalEncoding)
+            statement.bind(first + 2, blob: incoming.record)
+            statement.bind(first + 3, blob: incoming.contentHash)
+            statement.bind(first + 4, fileID)
+            statement.bind(first + 5, fileID)
+            statement.bind(first + 6, now)
+            statement.bind(first + 7, MatchKey.encode(incoming.keys))
+            statement.bind(first + 8, Int64(incoming.quality))
+        }
         func log(_ kind: String, _ id: Int64) throws {
             change.bind(1, now)
             change.bind(2, kind)
@@ -299,15 +312,7 @@ extension CatalogStore {
             guard let existing else {
                 insert.bind(1, member)
                 insert.bind(2, incoming.localID)
-                insert.bind(3, incoming.flavour)
-                insert.bind(4, incoming.originalEncoding)
-                insert.bind(5, blob: incoming.record)
-                insert.bind(6, blob: incoming.contentHash)
-                insert.bind(7, fileID)
-                insert.bind(8, fileID)
-                insert.bind(9, now)
-                insert.bind(10, MatchKey.encode(incoming.keys))
-                insert.bind(11, Int64(incoming.quality))
+                bindVersion(insert, from: 3, incoming)
                 try insert.run()
                 let id = insert.lastInsertedRowID
                 try log("record-added", id)
@@ -327,15 +332,7 @@ extension CatalogStore {
                 counts.unchanged += 1
                 continue
             }
-            update.bind(1, incoming.flavour)
-            update.bind(2, incoming.originalEncoding)
-            update.bind(3, blob: incoming.record)
-            update.bind(4, blob: incoming.contentHash)
-            update.bind(5, fileID)
-            update.bind(6, fileID)
-            update.bind(7, now)
-            update.bind(8, MatchKey.encode(incoming.keys))
-            update.bind(9, Int64(incoming.quality))
+            bindVersion(update, from: 1, incoming)
             update.bind(10, existing.id)
             try update.run()
             try log("record-changed", existing.id)
