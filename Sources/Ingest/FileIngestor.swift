@@ -227,25 +227,25 @@ public final class FileIngestor: Sendable {
             status.finish(fileID: file.id)
         }
         var started = false
+        /// The file's first unit marks it active (with its total, once surveyed); later ones leave it.
+        func activation() -> BatchCommit.Activation? {
+            defer { started = true }
+            return !started && (file.state == .queued || total != nil) ? .init(total: total) : nil
+        }
         func hand(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) {
-            let first = !started
-            started = true
             let batch = BatchCommit(
                 fileID: file.id, member: file.member, records: records, problems: problems, progress: progress,
-                confirming: Self.confirming(file, problems),
-                activation: first && (file.state == .queued || total != nil) ? .init(total: total) : nil)
+                confirming: Self.confirming(file, problems), activation: activation())
             lane.submit(
                 fileID: file.id, member: file.member, .batch(batch),
                 onCommitted: { [status] in status.advance(fileID: file.id, done: progress, total: nil) }, onFailure: onFailure)
         }
         func end(_ work: @escaping @Sendable () throws -> SubmittedFile.State) -> Start {
-            let first = !started
+            let activation = activation()
             lane.submit(
                 fileID: file.id, member: file.member, last: true,
                 .ending { [self] in
-                    if first && (file.state == .queued || total != nil) {
-                        try store.updateFile(id: file.id, state: .active, total: total)
-                    }
+                    if let activation { try store.updateFile(id: file.id, state: .active, total: activation.total) }
                     completion.set(.success(.finished(try work())))
                     status.finish(fileID: file.id)
                 }, onFailure: onFailure)
