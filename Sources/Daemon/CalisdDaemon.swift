@@ -33,13 +33,16 @@ public enum CalisdDaemon {
     public static func run(config: CalisdConfig, configPath: String) async throws {
         LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         let logger = Logger(label: "calisd")
+        let notifier = SystemdNotifier()
         let store: CatalogStore
         let lock: Int32
         do {
             try FileManager.default.createDirectory(
                 atPath: config.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
             lock = try Self.lockStateFolder(config.stateDirectory)
-            store = try CatalogStore(path: config.databasePath)
+            store = try StartupExtension.during(notifier, status: "opening the catalogue, applying schema migrations") {
+                try CatalogStore(path: config.databasePath)
+            }
         } catch let error as DaemonError {
             throw error
         } catch {
@@ -48,7 +51,9 @@ public enum CalisdDaemon {
         defer { close(lock) }
         do {
             // A catalogue from before search (or restored from elsewhere) is indexed before ingest writes to it.
-            let indexed = try store.indexMissingSearchText { SearchText.of($0) }
+            let indexed = try StartupExtension.during(notifier, status: "building the search index of existing records") {
+                try store.indexMissingSearchText { SearchText.of($0) }
+            }
             if indexed > 0 { logger.notice("search index built for existing records", metadata: ["calisd.count": "\(indexed)"]) }
         } catch {
             throw DaemonError.store("cannot build the search index of \(config.databasePath): \(error)")
@@ -83,7 +88,6 @@ public enum CalisdDaemon {
             logger: logger)
         let retention = Retention(
             archiveDays: config.archiveDays, archiveMaximumBytes: Int64(config.archiveMaxMegabytes) << 20, changesDays: config.changesDays)
-        let notifier = SystemdNotifier()
         let context = APIContext(
             store: store, ingest: ingest, dropDirectory: config.dropDirectory,
             uploadsDirectory: config.stateDirectory + "/uploads", databasePath: config.databasePath, live: live,

@@ -43,6 +43,31 @@ struct SystemdNotifier: Sendable {
     }
 }
 
+/// While the daemon starts, asks systemd for more time: a schema migration or a search index built for an
+/// existing catalogue takes minutes at millions of records, and a start timeout would kill it half-way (rolled
+/// back) and restart it, over and over.
+enum StartupExtension {
+    static let interval: DispatchTimeInterval = .seconds(20)
+    static let extensionMicroseconds = 60_000_000
+
+    static func during<T>(_ notifier: SystemdNotifier, status: String, _ body: () throws -> T) rethrows -> T {
+        guard notifier.socketPath != nil else { return try body() }
+        let message = "EXTEND_TIMEOUT_USEC=\(extensionMicroseconds)\nSTATUS=\(status)"
+        notifier.send(message)
+        let done = DispatchSemaphore(value: 0)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            while done.wait(timeout: .now() + interval) == .timedOut { notifier.send(message) }
+            stopped.signal()
+        }
+        defer {
+            done.signal()
+            stopped.wait()
+        }
+        return try body()
+    }
+}
+
 /// Socket activation: the listening socket systemd passed (fd 3), when `LISTEN_PID` names this process.
 enum SocketActivation {
     static func inheritedDescriptor() -> Int32? {
