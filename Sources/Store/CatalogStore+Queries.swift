@@ -112,10 +112,9 @@ extension CatalogStore {
         try Int64.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT DISTINCT cm.union_id FROM block_keys bk
+                    SELECT DISTINCT bk.union_id FROM block_keys bk
                     JOIN source_records s ON s.id = bk.source_id AND s.status = 'active'
-                    JOIN cluster_members cm ON cm.source_id = s.id
-                    WHERE bk.hash = ? ORDER BY cm.union_id LIMIT ?
+                    WHERE bk.hash = ? ORDER BY bk.union_id LIMIT ?
                     """), arguments: [key.blockHash, limit])
     }
 

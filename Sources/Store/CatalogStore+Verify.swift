@@ -52,6 +52,13 @@ extension CatalogStore {
                 "no block keys for records that left",
                 "SELECT count(*) FROM block_keys bk JOIN source_records s ON s.id = bk.source_id WHERE s.status <> 'active'",
                 what: "index rows of deleted or withdrawn records")
+            try count(
+                "every block key names its record's union record",
+                """
+                SELECT count(*) FROM block_keys bk LEFT JOIN cluster_members cm ON cm.source_id = bk.source_id
+                WHERE cm.union_id IS NOT bk.union_id
+                """,
+                what: "index rows naming another union record than their record's")
             for (name, table) in [("active_source_records", "source_records"), ("active_union_records", "union_records")] {
                 let kept = try Int.fetchOne(db, sql: "SELECT value FROM catalogue_totals WHERE name = ?", arguments: [name])
                 let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE status = 'active'") ?? 0

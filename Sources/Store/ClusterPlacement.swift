@@ -34,16 +34,11 @@ struct ClusterPlacement {
         self.matcher = matcher
         self.now = now
         deleteKeys = try RawStatement(db, "DELETE FROM block_keys WHERE source_id = ?")
-        insertKey = try RawStatement(db, "INSERT OR IGNORE INTO block_keys (hash, source_id) VALUES (?, ?)")
+        insertKey = try RawStatement(db, "INSERT OR IGNORE INTO block_keys (hash, source_id, union_id) VALUES (?, ?, ?)")
         // Not DISTINCT: SQLite would build a temporary b-tree on every call. The rows come in the same order, and
         // `place` keeps the first `maximumCandidates` distinct union records and stops reading, as DISTINCT with
-        // that LIMIT would.
-        candidates = try RawStatement(
-            db,
-            """
-            SELECT cm.union_id FROM block_keys bk JOIN cluster_members cm ON cm.source_id = bk.source_id
-            WHERE bk.hash = ? AND bk.source_id <> ?
-            """)
+        // that LIMIT would. The record's own keys are not there: they are stored once it is placed.
+        candidates = try RawStatement(db, "SELECT union_id FROM block_keys WHERE hash = ?")
         clusterKeys = try RawStatement(
             db,
             """
@@ -110,20 +105,30 @@ struct ClusterPlacement {
         }
         let blocking = matcher.blockingKeys(keys)
         let hashes = blocking.map(\.blockHash)
+        let unionID = try decideMembership(
+            sourceID: sourceID, member: member, keys: keys, blocking: zip(blocking, hashes), isNew: isNew, revalidating: revalidating)
+        // Each key names the union record, so a later record's candidates are one range of the index.
         for hash in hashes {
             insertKey.bind(1, hash)
             insertKey.bind(2, sourceID)
+            insertKey.bind(3, unionID)
             try insertKey.run()
         }
+        return unionID
+    }
+
+    /// Decides and applies the record's membership; its block keys are stored by `place` afterwards.
+    private func decideMembership(
+        sourceID: Int64, member: String, keys: [MatchKey], blocking: Zip2Sequence<[MatchKey], [Int64]>, isNew: Bool, revalidating: Bool
+    ) throws -> Int64 {
         let previous = isNew ? nil : try union(of: sourceID)
 
         var found: [ClusterCandidate] = []
         var seen: Set<Int64> = []
         let fallback = matcher.fallbackKinds
-        for (key, hash) in zip(blocking, hashes) where seen.count < Self.maximumCandidates {
+        for (key, hash) in blocking where seen.count < Self.maximumCandidates {
             if fallback.contains(key.kind) && !found.isEmpty { continue }
             candidates.bind(1, hash)
-            candidates.bind(2, sourceID)
             var unions: [Int64] = []
             while unions.count < Self.maximumCandidates, try candidates.step() {
                 let unionID = candidates.int64(0)

@@ -38,5 +38,14 @@ struct VerifyTests {
         #expect(bad.stdoutText.contains("FAILED") && bad.stdoutText.contains("1 active source records in no union record"), "\(bad.stdoutText)")
         let json = try JSONDecoder().decode(VerifyBody.self, from: try daemon.ctl("verify", "--json").stdout)
         #expect(!json.ok && json.checks.contains { !$0.ok && $0.name == "every active source record is in a union record" })
+
+        // A block key pointing at another union record would hide a record's cluster from later candidates.
+        let misdirected = try ProcessRunner.run("sqlite3", [
+            daemon.stateDirectory + "/catalogue.sqlite", ".timeout 10000",
+            "UPDATE block_keys SET union_id = union_id + 1000 WHERE source_id = (SELECT min(source_id) FROM cluster_members)",
+        ])
+        #expect(misdirected.status == 0, "\(misdirected.stderrText)")
+        let worse = try daemon.ctl("verify")
+        #expect(worse.status == 65 && worse.stdoutText.contains("index rows naming another union record than their record's"), "\(worse.stdoutText)")
     }
 }

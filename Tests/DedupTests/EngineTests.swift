@@ -335,6 +335,11 @@ extension EngineTests {
         #expect([b, c].contains(cluster))
         let kept = try #require(try store.unionRecord(id: cluster))
         #expect(kept.sources.count == 1 && kept.masterID == kept.sources.first?.id)
+        // The records that moved took their block keys with them: each names the union record it is in now.
+        let failed = try store.verify().filter { !$0.ok }
+        #expect(failed.isEmpty, "\(failed)")
+        let vernacularKeys = matcher.blockingKeys(MatchKeyExtractor.keys(of: Self.chineseBook(romanised: false)))
+        #expect(try !vernacularKeys.isEmpty && vernacularKeys.allSatisfy { try store.unionIDs(withKey: $0) == [c] })
     }
 }
 

@@ -120,6 +120,34 @@ struct IngestCommitTests {
         #expect(counts.sourceRecords == 2 && counts.unionRecords == 2)
     }
 
+    @Test("a catalogue from before block keys named their union record gets them from its memberships")
+    func blockKeysLearnTheirUnionRecords() throws {
+        let queue = try DatabaseQueue()
+        try Migrations.migrator().migrate(queue, upTo: "0016_catalogue_totals")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO members (code, name, created_at) VALUES ('M001', 'First', 0)")
+            for (id, union) in [(1, 10), (2, 10), (3, 30)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO source_records (id, member, local_id, flavour, original_encoding, record, content_hash, updated_at)
+                        VALUES (?, 'M001', ?, 'marc21', 'utf-8', x'00', x'00', 0)
+                        """, arguments: [id, "\(id)"])
+                try db.execute(sql: "INSERT OR IGNORE INTO union_records (id, master_id, created_at, updated_at) VALUES (?, ?, 0, 0)", arguments: [union, id])
+                try db.execute(sql: "INSERT INTO cluster_members (source_id, union_id) VALUES (?, ?)", arguments: [id, union])
+                for hash in [7, 100 + id] {
+                    try db.execute(sql: "INSERT INTO block_keys (hash, source_id) VALUES (?, ?)", arguments: [hash, id])
+                }
+            }
+        }
+        let store = try CatalogStore(writer: queue)
+        let named = try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT source_id, union_id FROM block_keys ORDER BY source_id, hash").map { [$0[0] as Int64, $0[1] as Int64] }
+        }
+        #expect(named == [[1, 10], [1, 10], [2, 10], [2, 10], [3, 30], [3, 30]])
+        #expect(try store.unionIDs(withKey: MatchKey("isbn", "x"), limit: 5) == [])
+        #expect(try store.verify().first { $0.name == "every block key names its record's union record" }?.ok == true)
+    }
+
     @Test("a batch that fails part-way leaves neither records nor progress: a restart resumes where the last commit ended")
     func failedBatchIsAtomic() throws {
         let store = try StoreTests.stores()[1]
