@@ -97,19 +97,31 @@ struct IngestCommitTests {
         }
     }
 
-    @Test("a catalogue from before the kept totals starts them from its rows")
-    func keptTotalsStartFromExistingRows() throws {
+    /// A catalogue stopped at an older migration, with member M001, one file of it, and its records as that
+    /// schema stored them.
+    static func olderCatalogue(upTo migration: String, records: [(id: Int64, status: String)]) throws -> DatabaseQueue {
         let queue = try DatabaseQueue()
-        try Migrations.migrator().migrate(queue, upTo: "0015_union_record_changes")
+        try Migrations.migrator().migrate(queue, upTo: migration)
         try queue.write { db in
             try db.execute(sql: "INSERT INTO members (code, name, created_at) VALUES ('M001', 'First', 0)")
             try db.execute(sql: "INSERT INTO files (id, member, name, sha256, size, mode, state, received_at) VALUES (1, 'M001', 'a.mrc', '00', 1, 'incremental', 'done', 0)")
-            for (id, status) in [(1, "active"), (2, "active"), (3, "deleted")] {
+            for (id, status) in records {
                 try db.execute(
                     sql: """
                         INSERT INTO source_records (id, member, local_id, flavour, original_encoding, record, content_hash, status, file_id, updated_at)
                         VALUES (?, 'M001', ?, 'marc21', 'utf-8', x'00', x'00', ?, 1, 0)
                         """, arguments: [id, "\(id)", status])
+            }
+        }
+        return queue
+    }
+
+    @Test("a catalogue from before the kept totals starts them from its rows")
+    func keptTotalsStartFromExistingRows() throws {
+        let records = [(id: Int64(1), status: "active"), (2, "active"), (3, "deleted")]
+        let queue = try Self.olderCatalogue(upTo: "0015_union_record_changes", records: records)
+        try queue.write { db in
+            for (id, status) in records {
                 try db.execute(
                     sql: "INSERT INTO union_records (id, status, created_at, updated_at) VALUES (?, ?, 0, 0)",
                     arguments: [id, status == "active" ? "active" : "deleted"])
@@ -122,16 +134,9 @@ struct IngestCommitTests {
 
     @Test("a catalogue from before block keys named their union record gets them from its memberships")
     func blockKeysLearnTheirUnionRecords() throws {
-        let queue = try DatabaseQueue()
-        try Migrations.migrator().migrate(queue, upTo: "0016_catalogue_totals")
+        let queue = try Self.olderCatalogue(upTo: "0016_catalogue_totals", records: [(1, "active"), (2, "active"), (3, "active")])
         try queue.write { db in
-            try db.execute(sql: "INSERT INTO members (code, name, created_at) VALUES ('M001', 'First', 0)")
-            for (id, union) in [(1, 10), (2, 10), (3, 30)] {
-                try db.execute(
-                    sql: """
-                        INSERT INTO source_records (id, member, local_id, flavour, original_encoding, record, content_hash, updated_at)
-                        VALUES (?, 'M001', ?, 'marc21', 'utf-8', x'00', x'00', 0)
-                        """, arguments: [id, "\(id)"])
+            for (id, union) in [(Int64(1), 10), (2, 10), (3, 30)] {
                 try db.execute(sql: "INSERT OR IGNORE INTO union_records (id, master_id, created_at, updated_at) VALUES (?, ?, 0, 0)", arguments: [union, id])
                 try db.execute(sql: "INSERT INTO cluster_members (source_id, union_id) VALUES (?, ?)", arguments: [id, union])
                 for hash in [7, 100 + id] {
