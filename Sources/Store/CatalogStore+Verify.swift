@@ -59,7 +59,6 @@ extension CatalogStore {
                 WHERE cm.union_id IS NOT bk.union_id
                 """,
                 what: "index rows naming another union record than their record's")
-            try checks.append(Self.verifyMemberKeys(db))
             for (name, table) in [("active_source_records", "source_records"), ("active_union_records", "union_records")] {
                 let kept = try Int.fetchOne(db, sql: "SELECT value FROM catalogue_totals WHERE name = ?", arguments: [name])
                 let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE status = 'active'") ?? 0
@@ -70,25 +69,5 @@ extension CatalogStore {
             }
             return checks
         }
-    }
-
-    /// The kept member keys of every union record that has them are its members' ids and keys, exactly.
-    private static func verifyMemberKeys(_ db: Database) throws -> VerifyCheck {
-        let members = try db.makeStatement(
-            sql: """
-                SELECT cm.source_id, ifnull(s.features, '') FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
-                WHERE cm.union_id = ? ORDER BY cm.source_id
-                """)
-        var wrong = 0
-        let kept = try Row.fetchCursor(db, sql: "SELECT union_id, members FROM union_member_keys")
-        while let row = try kept.next() {
-            let unionID: Int64 = row[0]
-            let stored = UnionMemberKeys.decode(row[1])?.membersInOrder()
-            let actual = try Row.fetchAll(members, arguments: [unionID]).map { (id: $0[0] as Int64, features: $0[1] as String) }
-            if stored == nil || !stored!.elementsEqual(actual, by: { $0.id == $1.id && $0.features == $1.features }) { wrong += 1 }
-        }
-        return VerifyCheck(
-            name: "every union record's kept member keys are its records' keys", ok: wrong == 0,
-            detail: wrong == 0 ? "none" : "\(wrong) union records whose kept keys differ from their records'")
     }
 }

@@ -27,11 +27,6 @@ struct ClusterPlacement {
     private let overrides: RawStatement
     private let queueReview: RawStatement
     private let clusterMembers: RawStatement
-    private let keptKeys: RawStatement
-    private let keysOf: RawStatement
-    private let keepKeys: RawStatement
-    private let forgetKeys: RawStatement
-    private let promoteIfBetter: RawStatement
     /// Most catalogues have few overrides; a batch checks once whether there are any to look up.
     private let hasOverrides: Bool
 
@@ -47,29 +42,9 @@ struct ClusterPlacement {
         clusterKeys = try RawStatement(
             db,
             """
-            SELECT s.id, s.features, u.master_id FROM cluster_members cm
+            SELECT s.features, s.id = u.master_id, s.id FROM cluster_members cm
             JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
-            WHERE cm.union_id = ? AND cm.source_id <> ? ORDER BY cm.source_id LIMIT \(Self.maximumCandidateMembers)
-            """)
-        keptKeys = try RawStatement(
-            db,
-            "SELECT k.members, u.master_id FROM union_member_keys k JOIN union_records u ON u.id = k.union_id WHERE k.union_id = ?")
-        keysOf = try RawStatement(db, "SELECT members FROM union_member_keys WHERE union_id = ?")
-        keepKeys = try RawStatement(
-            db,
-            """
-            INSERT INTO union_member_keys (union_id, members) VALUES (?, ?)
-            ON CONFLICT (union_id) DO UPDATE SET members = excluded.members
-            """)
-        forgetKeys = try RawStatement(db, "DELETE FROM union_member_keys WHERE union_id = ?")
-        // The master is the best of the records, so a record joining only has to be compared with it.
-        promoteIfBetter = try RawStatement(
-            db,
-            """
-            UPDATE union_records SET updated_at = ?1, master_id = (
-                SELECT s.id FROM source_records s JOIN members m ON m.code = s.member WHERE s.id IN (?2, union_records.master_id)
-                ORDER BY s.quality DESC, m.priority DESC, s.updated_at DESC, s.id LIMIT 1)
-            WHERE id = ?3
+            WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(Self.maximumCandidateMembers)
             """)
         unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
         join = try RawStatement(
@@ -161,7 +136,7 @@ struct ClusterPlacement {
             }
             candidates.reset()
             for unionID in unions where seen.insert(unionID).inserted {
-                found.append(try candidate(unionID, excluding: sourceID, isNew: isNew))
+                found.append(try candidate(unionID, excluding: sourceID))
             }
         }
         // An admin's word comes before any rule: never with a cannot-link partner, always with a must-link one.
@@ -176,23 +151,13 @@ struct ClusterPlacement {
             if chosen == previous {
                 // A changed record may now be the better master, and the others may no longer agree with it.
                 try joinUnion(sourceID, chosen, placement)
-                try forgetMemberKeys(of: chosen)
                 try refreshMaster(chosen)
                 if !revalidating { try revalidate(chosen) }
                 return chosen
             }
             if let previous { try remove(sourceID: sourceID, from: previous, member: member, joining: chosen) }
             try joinUnion(sourceID, chosen, placement)
-            if isNew {
-                try addMemberKeys(sourceID, MatchKey.encode(keys), to: chosen)
-                promoteIfBetter.bind(1, now)
-                promoteIfBetter.bind(2, sourceID)
-                promoteIfBetter.bind(3, chosen)
-                try promoteIfBetter.run()
-            } else {
-                try forgetMemberKeys(of: chosen)
-                try refreshMaster(chosen)
-            }
+            try refreshMaster(chosen)
             try log("union-joined", union: chosen, source: sourceID, member: member)
             return chosen
         }
@@ -212,7 +177,6 @@ struct ClusterPlacement {
         let unmatched = Placement(decision: "new", evidence: evidence + "}")
         if let previous, try count(previous) == 1 {
             try joinUnion(sourceID, previous, unmatched)
-            try forgetMemberKeys(of: previous)
             // Its one record changed, so it did too: harvesters ask by this time.
             try refreshMaster(previous)
             return previous
@@ -224,7 +188,6 @@ struct ClusterPlacement {
         try createUnion.run()
         let created = createUnion.lastInsertedRowID
         try joinUnion(sourceID, created, unmatched)
-        try keepMemberKeys(UnionMemberKeys(members: [(sourceID, MatchKey.encode(keys))]), of: created)
         try log("union-created", union: created, source: sourceID, member: member)
         return created
     }
@@ -242,7 +205,6 @@ struct ClusterPlacement {
     private func remove(sourceID: Int64, from unionID: Int64, member: String, joining survivor: Int64? = nil) throws {
         leave.bind(1, sourceID)
         try leave.run()
-        try forgetMemberKeys(of: unionID)
         let remaining = try count(unionID)
         if let survivor, remaining == 0 {
             mergeUnion.bind(1, survivor)
@@ -288,7 +250,7 @@ struct ClusterPlacement {
             // An earlier re-placement may have moved it already.
             guard try union(of: record.id) == unionID else { continue }
             let keys = MatchKey.decode(record.features)
-            let others = try candidate(unionID, excluding: record.id, isNew: false)
+            let others = try candidate(unionID, excluding: record.id)
             if matcher.decide(for: keys, among: [others]).join == unionID {
                 agreeing.insert(record.features)
                 continue
@@ -378,87 +340,35 @@ struct ClusterPlacement {
         try change.run()
     }
 
-    /// The union record as a candidate for the source record. A new record is not one of its members, so the
-    /// kept member keys serve; they are rebuilt from the members when missing.
-    private func candidate(_ unionID: Int64, excluding sourceID: Int64, isNew: Bool) throws -> ClusterCandidate {
-        if isNew {
-            keptKeys.bind(1, unionID)
-            defer { keptKeys.reset() }
-            if try keptKeys.step(), let kept = UnionMemberKeys.decode(keptKeys.text(0)) {
-                let masterID = keptKeys.isNull(1) ? nil : keptKeys.int64(1)
-                return Self.candidate(unionID, members: kept.membersInOrder().prefix(Self.maximumCandidateMembers), masterID: masterID)
-            }
-        }
-        var members: [(id: Int64, features: String)] = []
-        var masterID: Int64?
-        clusterKeys.bind(1, unionID)
-        clusterKeys.bind(2, sourceID)
-        while try clusterKeys.step() {
-            members.append((clusterKeys.int64(0), clusterKeys.text(1)))
-            masterID = clusterKeys.isNull(2) ? nil : clusterKeys.int64(2)
-        }
-        clusterKeys.reset()
-        // Fewer than the limit: these are all its members.
-        if isNew && !members.isEmpty && members.count < Self.maximumCandidateMembers {
-            try keepMemberKeys(UnionMemberKeys(members: members), of: unionID)
-        }
-        return Self.candidate(unionID, members: members, masterID: masterID)
-    }
-
-    /// - Parameter members: in id order.
-    private static func candidate(
-        _ unionID: Int64, members: some Sequence<(id: Int64, features: String)>, masterID: Int64?
-    ) -> ClusterCandidate {
+    private func candidate(_ unionID: Int64, excluding sourceID: Int64) throws -> ClusterCandidate {
         // Members with the same keys (the same book from many libraries) need comparing once.
         var seen: [String: Int] = [:]
-        var memberKeys: [[MatchKey]] = []
+        var members: [[MatchKey]] = []
         var weights: [Int] = []
         var masterIndex: Int?
         var masterSourceID: Int64?
-        for member in members {
+        clusterKeys.bind(1, unionID)
+        clusterKeys.bind(2, sourceID)
+        defer { clusterKeys.reset() }
+        while try clusterKeys.step() {
+            let features = clusterKeys.text(0)
             let index: Int
-            if let known = seen[member.features] {
+            if let known = seen[features] {
                 index = known
                 weights[index] += 1
             } else {
-                index = memberKeys.count
-                seen[member.features] = index
-                memberKeys.append(MatchKey.decode(member.features))
+                index = members.count
+                seen[features] = index
+                members.append(MatchKey.decode(features))
                 weights.append(1)
             }
-            if member.id == masterID {
+            if clusterKeys.int64(1) != 0 {
                 masterIndex = index
-                masterSourceID = member.id
+                masterSourceID = clusterKeys.int64(2)
             }
         }
         return ClusterCandidate(
-            unionID: unionID, memberKeys: memberKeys, weights: weights, masterIndex: masterIndex, masterSourceID: masterSourceID)
-    }
-
-    private func keepMemberKeys(_ keys: UnionMemberKeys, of unionID: Int64) throws {
-        keepKeys.bind(1, unionID)
-        keepKeys.bind(2, keys.encoded())
-        try keepKeys.run()
-    }
-
-    /// A new record joined: its keys are added to the kept ones, if they are kept.
-    private func addMemberKeys(_ sourceID: Int64, _ features: String, to unionID: Int64) throws {
-        keysOf.bind(1, unionID)
-        let text = try keysOf.step() ? keysOf.text(0) : nil
-        keysOf.reset()
-        guard let text else { return }
-        // Kept only below the limit: past it a candidate is the first members, as the member rows give them.
-        guard var kept = UnionMemberKeys.decode(text), kept.memberCount + 1 < Self.maximumCandidateMembers else {
-            return try forgetMemberKeys(of: unionID)
-        }
-        kept.add(sourceID, features: features)
-        try keepMemberKeys(kept, of: unionID)
-    }
-
-    /// Any change to the members but a new record joining: the kept keys are rebuilt when next needed.
-    private func forgetMemberKeys(of unionID: Int64) throws {
-        forgetKeys.bind(1, unionID)
-        try forgetKeys.run()
+            unionID: unionID, memberKeys: members, weights: weights, masterIndex: masterIndex, masterSourceID: masterSourceID)
     }
 }
 

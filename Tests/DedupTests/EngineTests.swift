@@ -1,9 +1,8 @@
 import CalisdTesting
 @testable import Dedup
 import Foundation
-import GRDB
 import MARC
-@testable import Store
+import Store
 import Testing
 
 /// The engine's field-by-field decisions: what matches, what never merges, and its figures on labelled pairs.
@@ -345,68 +344,6 @@ extension EngineTests {
 }
 
 extension EngineTests {
-    /// Loads the CJK/CNMARC set (2,593 records of four members) in order, at one fixed time.
-    static func loadCJKSet(batchSize: Int, forgetKeptKeys: Bool) throws -> CatalogStore {
-        let store = try CatalogStore.inMemory()
-        let matcher = EngineMatcher()
-        for name in ["LOC", "M21", "CNM", "NEG"] {
-            _ = try store.addMember(code: name, name: name)
-            let reader = try MARCReaders.open(path: Self.cjkSet.appendingPathComponent("\(name).mrc.gz").path).reader
-            var records: [IncomingRecord] = []
-            while let item = try reader.next() {
-                guard let record = item.record else { continue }
-                records.append(try Self.incoming(record, id: "\(records.count + 1)"))
-            }
-            let file = try store.beginFile(member: name, name: name, sha256: "0", size: 0, mode: "incremental")
-            for start in stride(from: 0, to: records.count, by: batchSize) {
-                if forgetKeptKeys { try store.writer.write { try $0.execute(sql: "DELETE FROM union_member_keys") } }
-                let batch = Array(records[start..<min(start + batchSize, records.count)])
-                _ = try store.commitBatch(fileID: file, member: name, records: batch, progress: start + batch.count, matcher: matcher, now: 1_000)
-            }
-        }
-        return store
-    }
-
-    @Test("a new record meets a union record through its kept member keys exactly as through its records: 2,593 CJK records")
-    func keptMemberKeysDecideAsRecordsDo() throws {
-        let kept = try Self.loadCJKSet(batchSize: 100, forgetKeptKeys: false)
-        let fromRecords = try Self.loadCJKSet(batchSize: 1, forgetKeptKeys: true)
-        let placements = """
-            SELECT s.member, s.local_id, cm.union_id, u.master_id, cm.decision, cm.score FROM source_records s
-            JOIN cluster_members cm ON cm.source_id = s.id JOIN union_records u ON u.id = cm.union_id ORDER BY s.id
-            """
-        let a = try kept.writer.read { try Row.fetchAll($0, sql: placements) }
-        let b = try fromRecords.writer.read { try Row.fetchAll($0, sql: placements) }
-        #expect(a.count == 2_593 && a == b)
-        // Not vacuous: records joined clusters, and the kept keys were there to be read.
-        let (unions, keptRows) = try kept.writer.read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM union_records WHERE status = 'active'") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM union_member_keys") ?? 0)
-        }
-        #expect(unions < 2_000 && keptRows == unions, "\(unions) union records, \(keptRows) kept")
-        for store in [kept, fromRecords] {
-            let failed = try store.verify().filter { !$0.ok }
-            #expect(failed.isEmpty, "\(failed)")
-        }
-    }
-
-    @Test("kept member keys read back as written, whatever the keys hold; anything else is refused, not misread")
-    func memberKeysEncoding() {
-        let members: [(id: Int64, features: String)] = [
-            (3, "title\u{1F}a 1, 2 \u{1E}isbn\u{1F}9787020002207"), (5, ""), (8, "title\u{1F}三国演义 12 34"), (12, "title\u{1F}a 1, 2 \u{1E}isbn\u{1F}9787020002207"),
-        ]
-        let keys = UnionMemberKeys(members: members)
-        #expect(keys.entries.count == 3 && keys.memberCount == 4)
-        let read = UnionMemberKeys.decode(keys.encoded())?.membersInOrder() ?? []
-        let same = read.elementsEqual(members) { (left: (id: Int64, features: String), right: (id: Int64, features: String)) -> Bool in
-            left.id == right.id && left.features == right.features
-        }
-        #expect(same)
-        #expect(UnionMemberKeys.decode("")?.memberCount == 0)
-        for broken in ["1", "1,", "1 ", "1 5 abc", "x 1 a", "1,2 3abc", "1 -1 ", "1 99999999999999999999 a", ",1 0 "] {
-            #expect(UnionMemberKeys.decode(broken) == nil, "\(broken)")
-        }
-    }
     @Test("a count of volumes is read however it is written (2 v. = 2 v = 2 vols.); a publisher's initials are skipped")
     func volumesAndPublisherInitials() {
         let dotted = Self.book(title: "Primitive culture", publisher: "Murray,", pages: "2 v. :")
