@@ -162,7 +162,7 @@ struct APIRoutes: Sendable {
             return .json(PruneBody(archivedFiles: outcome.archivedFilesRemoved, bytes: outcome.bytesRemoved, changes: outcome.changesRemoved))
         case (.GET, ["verify"]):
             try requireAdmin(request)
-            let checks = try context.store.verify().map { VerifyBody.Check(name: $0.name, ok: $0.ok, detail: $0.detail) }
+            let checks = try context.store.verify(matcher: context.ingest.ingestor.matcher).map { VerifyBody.Check(name: $0.name, ok: $0.ok, detail: $0.detail) }
             return .json(VerifyBody(ok: checks.allSatisfy(\.ok), checks: checks))
         case (.GET, ["changes"]):
             return try changes(request)

@@ -49,6 +49,11 @@ public struct EngineMatcher: UnionMatcher {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// A conflict with any one record keeps a record out of its cluster (`decide`), so one comparison settles it.
+    public func rulesOut(_ keys: [MatchKey], clusterWith member: [MatchKey]) -> Bool {
+        PairComparison(keys, member).vetoed
+    }
+
     public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? {
         decide(for: keys, among: candidates).join
     }

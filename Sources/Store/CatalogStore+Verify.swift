@@ -9,7 +9,8 @@ public struct VerifyCheck: Sendable, Equatable {
 
 extension CatalogStore {
     /// SQLite's integrity check and the catalogue's own invariants, on a read transaction (the writer goes on).
-    public func verify() throws -> [VerifyCheck] {
+    /// With the matcher that placed the records, also that each record's block keys find its union record.
+    public func verify(matcher: (any UnionMatcher)? = nil) throws -> [VerifyCheck] {
         try writer.read { db in
             var checks: [VerifyCheck] = []
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
@@ -59,6 +60,7 @@ extension CatalogStore {
                 WHERE cm.union_id IS NOT bk.union_id
                 """,
                 what: "index rows naming another union record than their record's")
+            if let matcher { checks.append(try Self.everyKeyFindsItsUnion(db, matcher: matcher)) }
             for (name, table) in [("active_source_records", "source_records"), ("active_union_records", "union_records")] {
                 let kept = try Int.fetchOne(db, sql: "SELECT value FROM catalogue_totals WHERE name = ?", arguments: [name])
                 let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE status = 'active'") ?? 0
@@ -69,5 +71,35 @@ extension CatalogStore {
             }
             return checks
         }
+    }
+
+    /// A union record keeps one index row a key, whichever of its records wrote it; each record's keys must
+    /// still reach it, or a later copy would not find it.
+    private static func everyKeyFindsItsUnion(_ db: Database, matcher: any UnionMatcher) throws -> VerifyCheck {
+        let records = try RawStatement(
+            db,
+            """
+            SELECT s.id, s.features, cm.union_id FROM source_records s JOIN cluster_members cm ON cm.source_id = s.id
+            WHERE s.status = 'active'
+            """)
+        let reaches = try RawStatement(db, "SELECT 1 FROM block_keys WHERE hash = ? AND union_id = ? LIMIT 1")
+        var missing = 0
+        var first: Int64?
+        while try records.step() {
+            let unionID = records.int64(2)
+            for key in matcher.blockingKeys(MatchKey.decode(records.text(1))) {
+                reaches.bind(1, key.blockHash)
+                reaches.bind(2, unionID)
+                let found = try reaches.step()
+                reaches.reset()
+                if !found {
+                    missing += 1
+                    first = first ?? records.int64(0)
+                }
+            }
+        }
+        return VerifyCheck(
+            name: "every record's block keys find its union record", ok: missing == 0,
+            detail: missing == 0 ? "none" : "\(missing) keys reach no row naming their record's union record (source record \(first ?? 0) first)")
     }
 }

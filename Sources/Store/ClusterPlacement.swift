@@ -14,6 +14,7 @@ struct ClusterPlacement {
     private let insertKey: RawStatement
     private let candidates: RawStatement
     private let clusterKeys: RawStatement
+    private let masterKeys: RawStatement
     private let unionOf: RawStatement
     private let join: RawStatement
     private let leave: RawStatement
@@ -27,6 +28,7 @@ struct ClusterPlacement {
     private let overrides: RawStatement
     private let queueReview: RawStatement
     private let clusterMembers: RawStatement
+    private let allClusterKeys: RawStatement
     /// Most catalogues have few overrides; a batch checks once whether there are any to look up.
     private let hasOverrides: Bool
 
@@ -46,6 +48,8 @@ struct ClusterPlacement {
             JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
             WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(Self.maximumCandidateMembers)
             """)
+        masterKeys = try RawStatement(
+            db, "SELECT s.id, s.features FROM union_records u JOIN source_records s ON s.id = u.master_id WHERE u.id = ?")
         unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
         join = try RawStatement(
             db,
@@ -83,6 +87,9 @@ struct ClusterPlacement {
             SELECT s.id, s.member, s.features FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id
             WHERE cm.union_id = ? ORDER BY s.id LIMIT \(Self.maximumCandidateMembers)
             """)
+        allClusterKeys = try RawStatement(
+            db,
+            "SELECT s.id, s.features FROM cluster_members cm JOIN source_records s ON s.id = cm.source_id WHERE cm.union_id = ?")
         hasOverrides = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM link_overrides)") ?? true
         overrides = try RawStatement(
             db,
@@ -99,16 +106,18 @@ struct ClusterPlacement {
     ///   cluster is then not checked again from here.
     @discardableResult
     func place(sourceID: Int64, member: String, keys: [MatchKey], isNew: Bool, revalidating: Bool = false) throws -> Int64 {
-        if !isNew {
-            deleteKeys.bind(1, sourceID)
-            try deleteKeys.run()
-        }
+        if !isNew { try dropKeys(of: sourceID) }
         let blocking = matcher.blockingKeys(keys)
         let hashes = blocking.map(\.blockHash)
+        var unionsByHash: [Int64: [Int64]] = [:]
         let unionID = try decideMembership(
-            sourceID: sourceID, member: member, keys: keys, blocking: zip(blocking, hashes), isNew: isNew, revalidating: revalidating)
-        // Each key names the union record, so a later record's candidates are one range of the index.
+            sourceID: sourceID, member: member, keys: keys, blocking: zip(blocking, hashes), isNew: isNew, revalidating: revalidating,
+            unionsByHash: &unionsByHash)
+        // Each key names the union record, so a later record's candidates are one range of the index. A union
+        // record needs one row a key: a new copy that joins through keys the index already gives it writes none
+        // (about half of a catalogue's rows; `dropKeys` has the others write theirs when the row's record changes).
         for hash in hashes {
+            if isNew && unionsByHash[hash]?.contains(unionID) == true { continue }
             insertKey.bind(1, hash)
             insertKey.bind(2, sourceID)
             insertKey.bind(3, unionID)
@@ -118,13 +127,16 @@ struct ClusterPlacement {
     }
 
     /// Decides and applies the record's membership; its block keys are stored by `place` afterwards.
+    /// - Parameter unionsByHash: the union records each block key's rows named, as far as they were read.
     private func decideMembership(
-        sourceID: Int64, member: String, keys: [MatchKey], blocking: Zip2Sequence<[MatchKey], [Int64]>, isNew: Bool, revalidating: Bool
+        sourceID: Int64, member: String, keys: [MatchKey], blocking: Zip2Sequence<[MatchKey], [Int64]>, isNew: Bool, revalidating: Bool,
+        unionsByHash: inout [Int64: [Int64]]
     ) throws -> Int64 {
         let previous = isNew ? nil : try union(of: sourceID)
 
         var found: [ClusterCandidate] = []
         var seen: Set<Int64> = []
+        var ruledOut = 0
         let fallback = matcher.fallbackKinds
         for (key, hash) in blocking where seen.count < Self.maximumCandidates {
             if fallback.contains(key.kind) && !found.isEmpty { continue }
@@ -135,7 +147,14 @@ struct ClusterPlacement {
                 if !unions.contains(unionID) { unions.append(unionID) }
             }
             candidates.reset()
+            unionsByHash[hash] = unions
             for unionID in unions where seen.insert(unionID).inserted {
+                // Most candidates of a large catalogue share only a common title or author with the record;
+                // their master's conflict settles them without reading every member's row.
+                if try masterRulesOut(unionID, keys: keys, excluding: sourceID) {
+                    ruledOut += 1
+                    continue
+                }
                 found.append(try candidate(unionID, excluding: sourceID))
             }
         }
@@ -172,7 +191,7 @@ struct ClusterPlacement {
         }
         // No match: a record alone in its union record keeps it; one that leaves a cluster (or must leave it for
         // a cannot-link) starts a new one.
-        var evidence = #"{"candidates":\#(found.count)"#
+        var evidence = #"{"candidates":\#(found.count + ruledOut)"#
         if let near = decision.review { evidence += #","near_miss":"\#(UnionID.format(near.unionID))","near_miss_score":\#(near.score)"# }
         let unmatched = Placement(decision: "new", evidence: evidence + "}")
         if let previous, try count(previous) == 1 {
@@ -194,8 +213,7 @@ struct ClusterPlacement {
 
     /// Takes a deleted or withdrawn source record out of its union record; an emptied union record is deleted.
     func remove(sourceID: Int64, member: String) throws {
-        deleteKeys.bind(1, sourceID)
-        try deleteKeys.run()
+        try dropKeys(of: sourceID)
         guard let unionID = try union(of: sourceID) else { return }
         try remove(sourceID: sourceID, from: unionID, member: member)
     }
@@ -257,6 +275,29 @@ struct ClusterPlacement {
             }
             if try overrideUnions(of: record.id).must.contains(unionID) { continue }
             try place(sourceID: record.id, member: record.member, keys: keys, isNew: false, revalidating: true)
+        }
+    }
+
+    /// Deletes a changed or departing record's block keys. Where they were rows its union record is found by, the
+    /// union record's other records write theirs (one row a key; records with the same keys need one), so it is
+    /// still found by every key of every record in it, and the record, placed again, finds it as others would.
+    private func dropKeys(of sourceID: Int64) throws {
+        deleteKeys.bind(1, sourceID)
+        try deleteKeys.run()
+        guard deleteKeys.changes > 0, let unionID = try union(of: sourceID) else { return }
+        var members: [(id: Int64, features: String)] = []
+        allClusterKeys.bind(1, unionID)
+        while try allClusterKeys.step() { members.append((allClusterKeys.int64(0), allClusterKeys.text(1))) }
+        allClusterKeys.reset()
+        var restored: Set<String> = []
+        var written: Set<Int64> = []
+        for member in members where member.id != sourceID && restored.insert(member.features).inserted {
+            for key in matcher.blockingKeys(MatchKey.decode(member.features)) where written.insert(key.blockHash).inserted {
+                insertKey.bind(1, key.blockHash)
+                insertKey.bind(2, member.id)
+                insertKey.bind(3, unionID)
+                try insertKey.run()
+            }
         }
     }
 
@@ -338,6 +379,14 @@ struct ClusterPlacement {
         change.bind(4, sourceID)
         change.bind(5, member)
         try change.run()
+    }
+
+    /// Whether the union record's master alone keeps the record out (the record itself never counts).
+    private func masterRulesOut(_ unionID: Int64, keys: [MatchKey], excluding sourceID: Int64) throws -> Bool {
+        masterKeys.bind(1, unionID)
+        defer { masterKeys.reset() }
+        guard try masterKeys.step(), masterKeys.int64(0) != sourceID, !masterKeys.isNull(1) else { return false }
+        return matcher.rulesOut(keys, clusterWith: MatchKey.decode(masterKeys.text(1)))
     }
 
     private func candidate(_ unionID: Int64, excluding sourceID: Int64) throws -> ClusterCandidate {

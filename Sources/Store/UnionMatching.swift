@@ -105,12 +105,17 @@ public protocol UnionMatcher: Sendable {
     func evidence(for keys: [MatchKey], against other: [MatchKey]) -> (score: Double, findings: String)?
     /// `choose`, and when it finds none, `review`.
     func decide(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (join: Int64?, review: (unionID: Int64, score: Double)?)
+    /// True when a record with `keys` can neither join nor be reviewed against any cluster that holds a record
+    /// with `member`'s keys, whatever the cluster's other records: placement then reads no more of it.
+    func rulesOut(_ keys: [MatchKey], clusterWith member: [MatchKey]) -> Bool
 }
 
 extension UnionMatcher {
     public func evidence(for keys: [MatchKey], against other: [MatchKey]) -> (score: Double, findings: String)? { nil }
 
     public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? { nil }
+
+    public func rulesOut(_ keys: [MatchKey], clusterWith member: [MatchKey]) -> Bool { false }
 
     /// Both answers at once; a matcher whose comparisons are costly computes them in one pass.
     public func decide(for keys: [MatchKey], among candidates: [ClusterCandidate])

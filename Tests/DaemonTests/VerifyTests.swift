@@ -27,6 +27,7 @@ struct VerifyTests {
         let good = try daemon.ctl("verify")
         #expect(good.status == 0 && good.stdoutText.contains("the catalogue is consistent"), "\(good.stdoutText)\(good.stderrText)")
         #expect(!good.stdoutText.contains("FAILED"))
+        #expect(good.stdoutText.contains("every record's block keys find its union record"), "\(good.stdoutText)")
 
         let damage = try ProcessRunner.run("sqlite3", [
             daemon.stateDirectory + "/catalogue.sqlite", ".timeout 10000",
@@ -47,5 +48,7 @@ struct VerifyTests {
         #expect(misdirected.status == 0, "\(misdirected.stderrText)")
         let worse = try daemon.ctl("verify")
         #expect(worse.status == 65 && worse.stdoutText.contains("index rows naming another union record than their record's"), "\(worse.stdoutText)")
+        // M002's copy joined through M001's rows and wrote none: its keys no longer reach its cluster either.
+        #expect(worse.stdoutText.contains("keys reach no row naming their record's union record"), "\(worse.stdoutText)")
     }
 }

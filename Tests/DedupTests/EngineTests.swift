@@ -8,12 +8,23 @@ import Testing
 /// The engine's field-by-field decisions: what matches, what never merges, and its figures on labelled pairs.
 @Suite("dedup engine")
 struct EngineTests {
-    /// A MARC21 book from its parts; nil parts are left out.
+    /// The match keys of a MARC21 book from its parts; nil parts are left out.
     static func book(
         title: String, subtitle: String? = nil, part: String? = nil, edition: String? = nil, year: String = "1899",
         publisher: String? = "Macmillan,", pages: String? = "xii, 284 p.", author: String? = "Smith, John,",
         language: String = "eng", type: String = "am", isbn: String? = nil
     ) -> [MatchKey] {
+        MatchKeyExtractor.keys(
+            of: bookRecord(
+                title: title, subtitle: subtitle, part: part, edition: edition, year: year, publisher: publisher, pages: pages,
+                author: author, language: language, type: type, isbn: isbn))
+    }
+
+    static func bookRecord(
+        title: String, subtitle: String? = nil, part: String? = nil, edition: String? = nil, year: String = "1899",
+        publisher: String? = "Macmillan,", pages: String? = "xii, 284 p.", author: String? = "Smith, John,",
+        language: String = "eng", type: String = "am", isbn: String? = nil
+    ) -> MARCRecord {
         var record = MARCRecord(leader: Leader("00000n\(type) a2200000 a 4500"))
         record.appendControlField("001", value: "x")
         record.appendControlField("008", value: "800108s\(year)    ilu           000 0 \(language) d")
@@ -29,7 +40,7 @@ struct EngineTests {
         imprint.append((UInt8(ascii: "c"), year + "."))
         record.appendDataField("260", subfields: imprint)
         if let pages { record.appendDataField("300", subfields: [(UInt8(ascii: "a"), pages)]) }
-        return MatchKeyExtractor.keys(of: record)
+        return record
     }
 
     @Test("the same book catalogued differently matches: punctuation, subtitle present or not, a year off by one")
@@ -307,6 +318,79 @@ extension EngineTests {
         return IncomingRecord(
             localID: id, flavour: "marc21", originalEncoding: "utf-8", record: try ISO2709Writer.data(copy), deleted: deleted,
             keys: MatchKeyExtractor.keys(of: copy))
+    }
+
+    @Test("a conflict with one record rules its whole cluster out, as the decision would; a match or a difference does not")
+    func conflictRulesClusterOut() {
+        let matcher = EngineMatcher()
+        let second = Self.book(title: "The water world", part: "v. 2")
+        let third = Self.book(title: "The water world", part: "v. 3")
+        let bare = Self.book(title: "The water world", pages: nil, author: nil)
+        #expect(matcher.rulesOut(third, clusterWith: second))
+        // Ruled out by one record, whatever the rest: neither a join nor a review, even when most records match.
+        let cluster = ClusterCandidate(unionID: 7, memberKeys: [second, bare], weights: [1, 9], masterIndex: 0)
+        let decided = matcher.decide(for: third, among: [cluster])
+        #expect(decided.join == nil && decided.review == nil)
+        #expect(!matcher.rulesOut(third, clusterWith: bare))
+        #expect(!matcher.rulesOut(Self.book(title: "Letters from Italy"), clusterWith: bare))
+        let isbnA = Self.book(title: "The water world", year: "1999", isbn: "9780306406157")
+        let isbnB = Self.book(title: "The water world", year: "1999", isbn: "9781861972712")
+        #expect(matcher.rulesOut(isbnA, clusterWith: isbnB) && !matcher.rulesOut(isbnA, clusterWith: isbnA))
+        #expect(!NoMatching().rulesOut(third, clusterWith: second))
+    }
+
+    @Test("placement: a candidate its master rules out is counted in the evidence; the next copy still joins the first")
+    func candidateRuledOutByMaster() throws {
+        let store = try CatalogStore.inMemory()
+        let matcher = EngineMatcher()
+        for code in ["A", "B", "C"] { _ = try store.addMember(code: code, name: code) }
+        func submit(_ member: String, isbn: String) throws -> SourceRecordView {
+            let file = try store.beginFile(member: member, name: "f", sha256: "0", size: 0, mode: "incremental")
+            let record = Self.bookRecord(title: "The water world", year: "1999", isbn: isbn)
+            _ = try store.commitBatch(
+                fileID: file, member: member, records: [try Self.incoming(record, id: "1")], progress: 1, matcher: matcher)
+            return try #require(try store.sourceRecord(member: member, localID: "1"))
+        }
+        let first = try submit("A", isbn: "9780306406157")
+        // Same title, author and year, another ISBN: found by the title blocks, kept out by the master's ISBN.
+        let other = try submit("B", isbn: "9781861972712")
+        #expect(other.unionID != first.unionID)
+        #expect(other.placement?.decision == "new" && other.placement?.evidence == #"{"candidates":1}"#)
+        let copy = try submit("C", isbn: "0306406152")
+        #expect(copy.unionID == first.unionID && copy.placement?.decision == "matched")
+    }
+
+    @Test("a union record is found by every key of its records after the record that wrote its index rows leaves or changes")
+    func keysStayReachable() throws {
+        let store = try CatalogStore.inMemory()
+        let matcher = EngineMatcher()
+        for code in ["A", "B", "C", "D"] { _ = try store.addMember(code: code, name: code) }
+        func book(author: String? = "Smith, John,") -> MARCRecord {
+            Self.bookRecord(title: "The water world", year: "1999", author: author, isbn: "9780306406157")
+        }
+        func submit(_ member: String, _ record: MARCRecord, deleted: Bool = false) throws -> Int64? {
+            let file = try store.beginFile(member: member, name: "f", sha256: "0", size: 0, mode: "incremental")
+            _ = try store.commitBatch(
+                fileID: file, member: member, records: [try Self.incoming(record, id: "1", deleted: deleted)], progress: 1,
+                matcher: matcher)
+            return try store.sourceRecord(member: member, localID: "1")?.unionID
+        }
+        func reachable(_ record: MARCRecord, _ cluster: Int64) throws -> Bool {
+            try matcher.blockingKeys(MatchKeyExtractor.keys(of: record)).allSatisfy { try store.unionIDs(withKey: $0) == [cluster] }
+        }
+        let cluster = try #require(try submit("A", book()))
+        // B's copy joins through the rows A wrote; then A's record goes.
+        #expect(try submit("B", book()) == cluster)
+        _ = try submit("A", book(), deleted: true)
+        #expect(try reachable(book(), cluster))
+        // C's copy joins through B's rows; then B drops its author (its author keys with it) and stays.
+        #expect(try submit("C", book()) == cluster)
+        #expect(try submit("B", book(author: nil)) == cluster)
+        #expect(try reachable(book(), cluster) && reachable(book(author: nil), cluster))
+        let failed = try store.verify(matcher: matcher).filter { !$0.ok }
+        #expect(failed.isEmpty, "\(failed)")
+        #expect(try store.verify(matcher: matcher).contains { $0.name == "every record's block keys find its union record" })
+        #expect(try submit("D", book()) == cluster)
     }
 
     @Test("a cluster splits when its evidence goes: two copies joined only through the master part when it is deleted")
