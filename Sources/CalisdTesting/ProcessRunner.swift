@@ -71,7 +71,6 @@ public enum ProcessRunner {
         return Output(status: waitForExit(pid), stdout: stdout, stderr: stderr)
     }
 
-    /// Starts a program with the given descriptors as its standard streams.
     /// ``run(_:_:input:)`` on a thread of its own, so a long child (a harvester, a load generator) does not
     /// hold one of the few threads async tests share.
     public static func runDetached(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Output {
@@ -82,6 +81,7 @@ public enum ProcessRunner {
         }
     }
 
+    /// Starts a program with the given descriptors as its standard streams.
     public static func spawn(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Int32, stdout: Int32, stderr: Int32
     ) throws -> pid_t {

@@ -42,7 +42,7 @@ struct HarvestDaemonTests {
                     "--slow-seconds", "\(slowSeconds)", "--delay-seconds", "\(delaySeconds)",
                 ], stdin: null, stdout: output, stderr: output)
             let portPath = folder + "/port"
-            try await waitUntil("the OAI-PMH provider listens", timeout: .seconds(30)) {
+            try await waitUntil("the OAI-PMH provider listens", timeout: .seconds(120)) {
                 FileManager.default.fileExists(atPath: portPath)
             }
             port = Int(try String(contentsOfFile: portPath, encoding: .utf8)) ?? 0

@@ -262,8 +262,8 @@ struct EngineTests {
         .enabled(
             if: FileManager.default.fileExists(atPath: goldfinch.appendingPathComponent("goldfinch_val_labels.csv").path),
             "needs ../shared/data/dedup/goldfinch-1.1-val"))
-    func goldfinchFloor() throws {
-        let result = try ProcessRunner.run(Self.binary, [
+    func goldfinchFloor() async throws {
+        let result = try await ProcessRunner.runDetached(Self.binary, [
             "dedup", "eval", "--json", "--pairs", Self.goldfinch.appendingPathComponent("goldfinch_val_labels.csv").path,
             Self.goldfinch.appendingPathComponent("goldfinch_val.mij.ndjson").path,
         ])
@@ -280,9 +280,9 @@ struct EngineTests {
         .deletingLastPathComponent().appendingPathComponent("Benchmarks/dedup-cjk")
 
     @Test("the CJK/CNMARC benchmark through calisd dedup eval: today's figures are the floor (P ≥ 0.995, F1 ≥ 0.99)")
-    func cjkFloor() throws {
+    func cjkFloor() async throws {
         let files = ["LOC", "M21", "CNM", "NEG"].map { Self.cjkSet.appendingPathComponent("\($0).mrc.gz").path }
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.runDetached(
             Self.binary, ["dedup", "eval", "--json", "--pairs", Self.cjkSet.appendingPathComponent("labels.csv").path] + files)
         #expect(result.status == 0, "\(result.stderrText)")
         let body = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any] ?? [:]

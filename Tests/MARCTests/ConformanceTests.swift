@@ -18,13 +18,13 @@ struct ConformanceTests {
     }
 
     /// The records another reader sees, as plain values; nil when that reader is not installed here.
-    static func oracle(_ reader: String, format: String, path: String) throws -> [PlainRecord]? {
+    static func oracle(_ reader: String, format: String, path: String) async throws -> [PlainRecord]? {
         let available = reader == "pymarc" ? ExternalTool.hasPymarc : ExternalTool.find("yaz-marcdump") != nil
         guard available else {
             if ExternalTool.required { Issue.record("\(reader) is not installed; .ci/run installs it") }
             return nil
         }
-        let output = try ExternalTool.run("python3", [oracleScript, reader, format, path])
+        let output = try await ExternalTool.runDetached("python3", [oracleScript, reader, format, path])
         guard output.status == 0 else {
             Issue.record("\(reader) failed on \(path): \(output.stderrText)")
             return []
@@ -47,7 +47,7 @@ struct ConformanceTests {
     @Test(
         "pymarc and yaz read the LoC files to the same leaders, fields, indicators and subfields",
         .enabled(if: SharedData.isAvailable, "needs ../shared/data"), arguments: locFiles)
-    func isoAgreesWithOracles(file: String) throws {
+    func isoAgreesWithOracles(file: String) async throws {
         let path = try #require(SharedData.path(file))
         let ours = try readItems(path: path).map { item in
             #expect(item.diagnostics.isEmpty)
@@ -55,7 +55,7 @@ struct ConformanceTests {
         }
         #expect(ours.count >= 8000)
         for reader in ["pymarc", "yaz"] {
-            guard let theirs = try Self.oracle(reader, format: "iso2709", path: path) else { continue }
+            guard let theirs = try await Self.oracle(reader, format: "iso2709", path: path) else { continue }
             #expect(Self.compare(ours, theirs, label: "\(reader) \(file)") == 0)
         }
     }
@@ -63,7 +63,7 @@ struct ConformanceTests {
     @Test(
         "calisd's MARCXML and MARC-in-JSON, read back by yaz and pymarc, give the same records",
         .enabled(if: SharedData.isAvailable, "needs ../shared/data"), arguments: locFiles)
-    func outputReadBackByOracles(file: String) throws {
+    func outputReadBackByOracles(file: String) async throws {
         let path = try #require(SharedData.path(file))
         let records = try readItems(path: path).compactMap(\.record)
         let expected = records.map(PlainRecord.init)
@@ -89,7 +89,7 @@ struct ConformanceTests {
                     for record in records.prefix(sample) { try writer.write(record, into: &bytes) }
                     try Data(bytes).write(to: source)
                 }
-                guard let theirs = try Self.oracle(reader, format: oracleFormat, path: source.path) else { continue }
+                guard let theirs = try await Self.oracle(reader, format: oracleFormat, path: source.path) else { continue }
                 let label = "\(reader) reading calisd's \(name) of \(file)"
                 #expect(Self.compare(Array(expected.prefix(sample)), theirs, label: label) == 0)
             }
