@@ -24,10 +24,19 @@ public struct APIClient: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
     /// Sends a request with a small body (or none) and reads the whole response.
+    /// A GET the daemon closed without answering (it closes connections silent past its idle timeout, which a
+    /// client stalled between connecting and writing can be) is sent once more: reading twice changes nothing.
     public func request(_ method: String, _ target: String, json body: [UInt8]? = nil) async throws(APIClientError) -> Response {
-        try await exchange(method, target, contentType: body == nil ? nil : "application/json", length: body.map { Int64($0.count) }) {
-            writer in
-            if let body { try await writer.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        let send = { () async throws(APIClientError) -> Response in
+            try await exchange(method, target, contentType: body == nil ? nil : "application/json", length: body.map { Int64($0.count) }) {
+                writer in
+                if let body { try await writer.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            }
+        }
+        do {
+            return try await send()
+        } catch .protocolError where method == "GET" || method == "HEAD" {
+            return try await send()
         }
     }
 

@@ -101,11 +101,24 @@ struct ConformanceTests {
 @Suite("Shared corpus")
 struct CorpusTests {
     @Test("every file under shared/data/marc is read without a crash", .enabled(if: SharedData.isAvailable, "needs ../shared/data"))
-    func everyFileReads() throws {
+    func everyFileReads() async throws {
         let root = try #require(SharedData.path("marc"))
-        let enumerator = try #require(FileManager.default.enumerator(atPath: root))
+        // Minutes of reading in a debug build: on a thread of its own, not one of the few async tests share.
+        let (files, records, problems) = try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try Self.readAll(root) }) }.start()
+        }
+        #expect(problems.isEmpty, "\(problems.prefix(10))")
+        #expect(files > 900)
+        #expect(records > 40_000)
+    }
+
+    /// Files and records read, and each item that carried neither a record nor a diagnostic, or a file that
+    /// did not end.
+    static func readAll(_ root: String) throws -> (files: Int, records: Int, problems: [String]) {
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return (0, 0, ["cannot list \(root)"]) }
         var files = 0
         var records = 0
+        var problems: [String] = []
         while let relative = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
             let path = "\(root)/\(relative)"
@@ -117,12 +130,13 @@ struct CorpusTests {
                 itemsInFile += 1
                 if item.record != nil { records += 1 }
                 // Every item carries either a record or a diagnostic saying why not.
-                #expect(item.record != nil || !item.diagnostics.isEmpty, "\(relative) item \(item.recordNumber)")
-                #expect(itemsInFile < 1_000_000, "\(relative) does not end")
-                if itemsInFile >= 1_000_000 { break }
+                if item.record == nil && item.diagnostics.isEmpty { problems.append("\(relative) item \(item.recordNumber)") }
+                if itemsInFile >= 1_000_000 {
+                    problems.append("\(relative) does not end")
+                    break
+                }
             }
         }
-        #expect(files > 900)
-        #expect(records > 40_000)
+        return (files, records, problems)
     }
 }
