@@ -74,11 +74,7 @@ public enum ProcessRunner {
     /// ``run(_:_:input:)`` on a thread of its own, so a long child (a harvester, a load generator) does not
     /// hold one of the few threads async tests share.
     public static func runDetached(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try run(executable, arguments, input: input) })
-            }.start()
-        }
+        try await onOwnThread { try run(executable, arguments, input: input) }
     }
 
     /// Starts a program with the given descriptors as its standard streams.
@@ -134,5 +130,13 @@ public enum ProcessRunner {
             if written <= 0 { return }
             offset += written
         }
+    }
+}
+
+/// Runs blocking work (a child process, a socket, minutes of reading) on a thread of its own, off the few threads
+/// async tests share: a test holding one makes the others' waits run out while they wait for a thread.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

@@ -16,9 +16,7 @@ import Glibc
 struct ConnectionTests {
     /// Runs blocking socket work on a thread of its own, off the few threads async tests share.
     static func detached<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
+        try await onOwnThread(body)
     }
 
     struct SocketError: Error, CustomStringConvertible {

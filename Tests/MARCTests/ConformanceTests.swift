@@ -24,7 +24,7 @@ struct ConformanceTests {
             if ExternalTool.required { Issue.record("\(reader) is not installed; .ci/run installs it") }
             return nil
         }
-        let output = try await ExternalTool.runDetached("python3", [oracleScript, reader, format, path])
+        let output = try await ProcessRunner.runDetached("python3", [oracleScript, reader, format, path])
         guard output.status == 0 else {
             Issue.record("\(reader) failed on \(path): \(output.stderrText)")
             return []
@@ -104,9 +104,7 @@ struct CorpusTests {
     func everyFileReads() async throws {
         let root = try #require(SharedData.path("marc"))
         // Minutes of reading in a debug build: on a thread of its own, not one of the few async tests share.
-        let (files, records, problems) = try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try Self.readAll(root) }) }.start()
-        }
+        let (files, records, problems) = try await onOwnThread { try Self.readAll(root) }
         #expect(problems.isEmpty, "\(problems.prefix(10))")
         #expect(files > 900)
         #expect(records > 40_000)

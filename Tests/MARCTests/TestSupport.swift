@@ -64,12 +64,6 @@ enum ExternalTool {
     static func run(_ name: String, _ arguments: [String], input: Data? = nil) throws -> ProcessRunner.Output {
         try ProcessRunner.run(name, arguments, input: input)
     }
-
-    /// An oracle that reads thousands of records runs for minutes: on a thread of its own, not one of the few
-    /// that async tests share (their waits would run out while they wait for a thread).
-    static func runDetached(_ name: String, _ arguments: [String]) async throws -> ProcessRunner.Output {
-        try await ProcessRunner.runDetached(name, arguments)
-    }
 }
 
 /// A record as plain values, for comparing calisd with other readers through MARC-in-JSON.
