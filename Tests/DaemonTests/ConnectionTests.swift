@@ -84,6 +84,28 @@ struct ConnectionTests {
         }
     }
 
+    /// Reads a connection on a thread of its own from the moment it is made, noting when the daemon closes it
+    /// (nil: not within 20 s), then closes it. Timed there, not after this test's task gets a shared thread back:
+    /// on a loaded machine that can be long after the close.
+    final class CloseWatch: Sendable {
+        private let finished = DispatchSemaphore(value: 0)
+        private let closedAt = Mutex<Date?>(nil)
+
+        init(_ descriptor: Int32) {
+            Thread { [self] in
+                let closed = ConnectionTests.closedByPeer(descriptor)
+                if closed { closedAt.withLock { $0 = Date() } }
+                close(descriptor)
+                finished.signal()
+            }.start()
+        }
+
+        func wait() -> Date? {
+            finished.wait()
+            return closedAt.withLock { $0 }
+        }
+    }
+
     @Test("a silent connection, a half-sent head and a quiet kept-alive client are closed after the idle timeout; others are answered meanwhile")
     func idleConnectionsClosed() async throws {
         // Long enough that this test's own client, slow on a loaded machine, is not taken for a silent one.
@@ -91,7 +113,7 @@ struct ConnectionTests {
         defer { daemon.remove() }
         let path = daemon.socketPath
         let started = Date()
-        let (silent, halfHead, keptAlive) = try await Self.detached {
+        let watches = try await Self.detached {
             let silent = try Self.connect(path)
             let halfHead = try Self.connect(path)
             Self.send(halfHead, "GET /v1/health HTTP/1.1\r\nHost: calisd\r\n")
@@ -100,18 +122,16 @@ struct ConnectionTests {
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = read(keptAlive, &buffer, buffer.count)
             #expect(count > 0 && String(decoding: buffer[..<max(0, count)], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
-            return (silent, halfHead, keptAlive)
+            return [silent, halfHead, keptAlive].map(CloseWatch.init)
         }
         // The daemon answers others while those wait.
         for _ in 0..<5 { #expect(try await Self.rawGet(path, "/v1/health").status == 200) }
-        // Timed on the reading thread: this task may wait for one of the shared threads after the closes.
-        let (closed, closedAt) = try await Self.detached { [silent, halfHead, keptAlive] in
-            defer { for descriptor in [silent, halfHead, keptAlive] { close(descriptor) } }
-            return ([silent, halfHead, keptAlive].map(Self.closedByPeer), Date())
+        let closes = try await Self.detached { watches.map { $0.wait() } }
+        #expect(closes.map { $0 != nil } == [true, true, true], "each is closed by the daemon")
+        for closedAt in closes.compactMap({ $0 }) {
+            let waited = closedAt.timeIntervalSince(started)
+            #expect(waited >= 4.9 && waited < 60, "after the idle timeout, not at once: \(waited) s")
         }
-        let waited = closedAt.timeIntervalSince(started)
-        #expect(closed == [true, true, true], "each is closed by the daemon")
-        #expect(waited >= 4.9 && waited < 60, "after the idle timeout, not at once: \(waited) s")
         #expect(try await Self.rawGet(path, "/v1/health").status == 200)
     }
 
