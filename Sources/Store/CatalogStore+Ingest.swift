@@ -249,7 +249,7 @@ extension CatalogStore {
             db, "UPDATE source_records SET status = 'deleted', file_id = ?, updated_at = ? WHERE id = ?")
         let change = try RawStatement(db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, ?, ?, ?)")
         let holdings = try HoldingsWriter(db: db, member: member, fileID: fileID, now: now)
-        let searchIndex = try SearchIndexWriter(db: db)
+        let searchIndex = try SearchIndexWriter(db: db, deferred: true)
         /// A record's version, in the column order the insert and the update share: flavour, original encoding,
         /// record, content hash, file, confirming file, updated at, features, quality.
         func bindVersion(_ statement: RawStatement, from first: Int32, _ incoming: IncomingRecord) {
@@ -360,6 +360,7 @@ extension CatalogStore {
                 fileID, item.recordNumber, item.localID, item.severity.rawValue, item.reason, item.rejected.map { Data($0) },
             ])
         }
+        try searchIndex.flush()
         counts.rejected = problems.filter { $0.severity == .error }.count
         try db.execute(
             sql: """

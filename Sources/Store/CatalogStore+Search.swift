@@ -18,30 +18,56 @@ public struct RecordSearchText: Sendable, Equatable {
 }
 
 /// Keeps `record_search` in step with the source records inside the writer's transactions.
+///
+/// Deferred, it holds its changes until `flush()`, in order. Ingest writes them after a batch's union placement:
+/// every statement that opens a statement journal (an insert with a trigger, an upsert) makes FTS5 flush its
+/// pending terms as a segment of its own, so index rows written between placements became one tiny segment a
+/// record, and FTS5 spent its time merging them.
 final class SearchIndexWriter {
+    private enum Change {
+        case set(RecordSearchText?)
+        case remove
+    }
+
     private let remove: RawStatement
     private let insert: RawStatement
+    private let deferred: Bool
+    private var pending: [(sourceID: Int64, change: Change)] = []
 
-    init(db: Database) throws {
+    init(db: Database, deferred: Bool = false) throws {
         remove = try RawStatement(db, "DELETE FROM record_search WHERE rowid = ?")
         insert = try RawStatement(db, "INSERT INTO record_search (rowid, title, author, publisher) VALUES (?, ?, ?, ?)")
+        self.deferred = deferred
     }
 
     /// Replaces what the index holds for a source record. A record with nothing to search by still gets its
     /// (empty) row: every active record has one, which is how start-up knows the index is complete.
     func set(_ sourceID: Int64, _ text: RecordSearchText?) throws {
-        try removeRecord(sourceID)
-        let text = text ?? RecordSearchText(title: "", author: "", publisher: "")
-        insert.bind(1, sourceID)
-        insert.bind(2, text.title)
-        insert.bind(3, text.author)
-        insert.bind(4, text.publisher)
-        try insert.run()
+        if deferred { return pending.append((sourceID, .set(text))) }
+        try apply(sourceID, .set(text))
     }
 
     func removeRecord(_ sourceID: Int64) throws {
+        if deferred { return pending.append((sourceID, .remove)) }
+        try apply(sourceID, .remove)
+    }
+
+    /// Writes the changes held so far, in the order they were made.
+    func flush() throws {
+        for (sourceID, change) in pending { try apply(sourceID, change) }
+        pending.removeAll()
+    }
+
+    private func apply(_ sourceID: Int64, _ change: Change) throws {
         remove.bind(1, sourceID)
         try remove.run()
+        guard case .set(let text) = change else { return }
+        let fields = text ?? RecordSearchText(title: "", author: "", publisher: "")
+        insert.bind(1, sourceID)
+        insert.bind(2, fields.title)
+        insert.bind(3, fields.author)
+        insert.bind(4, fields.publisher)
+        try insert.run()
     }
 }
 
