@@ -14,11 +14,6 @@ import Glibc
 /// everyone else meanwhile; it raises its open-files limit so thousands fit.
 @Suite("idle and slow connections")
 struct ConnectionTests {
-    /// Runs blocking socket work on a thread of its own, off the few threads async tests share.
-    static func detached<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await onOwnThread(body)
-    }
-
     struct SocketError: Error, CustomStringConvertible {
         var description: String
     }
@@ -47,7 +42,7 @@ struct ConnectionTests {
     /// A whole GET on a thread of its own: the test's async client could be held up long enough, on a loaded
     /// machine, to look silent to the short idle timeouts here.
     static func rawGet(_ path: String, _ target: String) async throws -> (status: Int, body: String) {
-        try await detached {
+        try await onOwnThread {
             let descriptor = try connect(path)
             defer { close(descriptor) }
             send(descriptor, "GET \(target) HTTP/1.1\r\nHost: calisd\r\nConnection: close\r\n\r\n")
@@ -113,7 +108,7 @@ struct ConnectionTests {
         defer { daemon.remove() }
         let path = daemon.socketPath
         let started = Date()
-        let watches = try await Self.detached {
+        let watches = try await onOwnThread {
             let silent = try Self.connect(path)
             let halfHead = try Self.connect(path)
             Self.send(halfHead, "GET /v1/health HTTP/1.1\r\nHost: calisd\r\n")
@@ -126,7 +121,7 @@ struct ConnectionTests {
         }
         // The daemon answers others while those wait.
         for _ in 0..<5 { #expect(try await Self.rawGet(path, "/v1/health").status == 200) }
-        let closes = try await Self.detached { watches.map { $0.wait() } }
+        let closes = try await onOwnThread { watches.map { $0.wait() } }
         #expect(closes.map { $0 != nil } == [true, true, true], "each is closed by the daemon")
         for closedAt in closes.compactMap({ $0 }) {
             let waited = closedAt.timeIntervalSince(started)
@@ -142,7 +137,7 @@ struct ConnectionTests {
         // An upload sent in pieces over about 8 s, twice the timeout, each piece well within it.
         let path = daemon.socketPath
         let records = try DaemonSupport.fixture("loc-books-50.mrc")
-        let answer = try await Self.detached {
+        let answer = try await onOwnThread {
             let descriptor = try Self.connect(path)
             defer { close(descriptor) }
             Self.send(descriptor, "POST /v1/members/M001/files?name=slow.mrc HTTP/1.1\r\nHost: calisd\r\nContent-Length: \(records.count)\r\n\r\n")
@@ -177,10 +172,10 @@ struct ConnectionTests {
         #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2) == ["8192", "8192"], "\(line)")
 
         let path = daemon.socketPath
-        let descriptors = try await Self.detached { try (0..<2_000).map { _ in try Self.connect(path) } }
+        let descriptors = try await onOwnThread { try (0..<2_000).map { _ in try Self.connect(path) } }
         defer { for descriptor in descriptors { close(descriptor) } }
         for _ in 0..<20 { #expect(try await Self.rawGet(path, "/v1/health").status == 200) }
-        let closed = try await Self.detached { descriptors.filter(Self.closedByPeer).count }
+        let closed = try await onOwnThread { descriptors.filter(Self.closedByPeer).count }
         #expect(closed == 2_000)
         #expect(try await Self.rawGet(path, "/v1/status").status == 200)
         #expect(daemon.isRunning)

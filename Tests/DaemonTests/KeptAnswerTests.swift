@@ -37,7 +37,7 @@ struct KeptAnswerTests {
 
     /// Sends `requests` at once on one connection and reads until the daemon closes it.
     static func pipelined(_ socket: String, _ requests: [String]) async throws -> [UInt8] {
-        try await ConnectionTests.detached {
+        try await onOwnThread {
             let descriptor = try ConnectionTests.connect(socket)
             defer { close(descriptor) }
             ConnectionTests.send(descriptor, requests.joined())
