@@ -258,17 +258,25 @@ extension CatalogStore {
                         SELECT id FROM source_records WHERE member = ? AND status = 'active' AND locked = 0
                             AND confirmed_file IS NOT ? LIMIT ?
                         """, arguments: [member, fileID, batchSize])
-                let searchIndex = try SearchIndexWriter(db: db)
+                let withdraw = try RawStatement(
+                    db, "UPDATE source_records SET status = 'withdrawn', file_id = ?, updated_at = ? WHERE id = ?")
+                let change = try RawStatement(
+                    db, "INSERT INTO changes (at, kind, source_id, member) VALUES (?, 'record-withdrawn', ?, ?)")
+                // Deferred for the reason ingest defers it: placement between index writes makes FTS5 flush a segment a record.
+                let searchIndex = try SearchIndexWriter(db: db, deferred: true)
                 for id in ids {
-                    try db.execute(
-                        sql: "UPDATE source_records SET status = 'withdrawn', file_id = ?, updated_at = ? WHERE id = ?",
-                        arguments: [fileID, now, id])
+                    withdraw.bind(1, fileID)
+                    withdraw.bind(2, now)
+                    withdraw.bind(3, id)
+                    try withdraw.run()
                     try searchIndex.removeRecord(id)
-                    try db.execute(
-                        sql: "INSERT INTO changes (at, kind, source_id, member) VALUES (?, 'record-withdrawn', ?, ?)",
-                        arguments: [now, id, member])
+                    change.bind(1, now)
+                    change.bind(2, id)
+                    change.bind(3, member)
+                    try change.run()
                     try placement.remove(sourceID: id, member: member)
                 }
+                try searchIndex.flush()
                 try db.execute(sql: "UPDATE files SET withdrawn = withdrawn + ? WHERE id = ?", arguments: [ids.count, fileID])
                 return ids.count
             }

@@ -216,4 +216,37 @@ struct IngestCommitTests {
         let bytes = try store.writer.read { db in try Data.fetchOne(db, sql: "SELECT record FROM source_records")! }
         #expect(String(decoding: bytes, as: UTF8.self) == "1 original")
     }
+
+    @Test("a full snapshot's withdrawals, several batches of them, take each withdrawn record out of the search index and log it")
+    func withdrawalsLeaveTheSearchIndexWithTheActiveRecords() throws {
+        for (kind, store, directory) in try StoreTests.stores() {
+            defer { directory.map { try? FileManager.default.removeItem(at: $0) } }
+            _ = try store.addMember(code: "M001", name: "First")
+            let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"]
+            let records = words.enumerated().map { index, word in
+                var record = Self.record("\(index + 1)", word)
+                record.search = RecordSearchText(title: word, author: "", publisher: "")
+                return record
+            }
+            let file = try store.beginFile(member: "M001", name: "a.mrc", sha256: "00", size: 1, mode: "incremental")
+            _ = try store.commitBatch(fileID: file, member: "M001", records: records, progress: records.count)
+            let full = try store.beginFile(member: "M001", name: "all.full.mrc", sha256: "01", size: 1, mode: "full")
+            _ = try store.commitBatch(fileID: full, member: "M001", records: [records[0], records[6]], progress: 2)
+            #expect(try store.withdrawAbsent(fileID: full, member: "M001", batchSize: 2) == 5, "\(kind)")
+            try store.writer.read { db in
+                let active = try Int64.fetchAll(db, sql: "SELECT id FROM source_records WHERE status = 'active' ORDER BY id")
+                let indexed = try Int64.fetchAll(db, sql: "SELECT rowid FROM record_search ORDER BY rowid")
+                #expect(indexed == active && active.count == 2, "\(kind): indexed \(indexed), active \(active)")
+                for word in words[1...5] {
+                    let found = try Int.fetchOne(db, sql: "SELECT count(*) FROM record_search WHERE record_search MATCH ?", arguments: [word])
+                    #expect(found == 0, "\(kind): withdrawn '\(word)' still found")
+                }
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM record_search WHERE record_search MATCH 'golf'") == 1, "\(kind)")
+                let logged = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes WHERE kind = 'record-withdrawn'")
+                #expect(logged == 5, "\(kind)")
+                let counted = try Int.fetchOne(db, sql: "SELECT withdrawn FROM files WHERE id = ?", arguments: [full])
+                #expect(counted == 5, "\(kind)")
+            }
+        }
+    }
 }
