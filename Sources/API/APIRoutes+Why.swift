@@ -30,7 +30,8 @@ extension APIRoutes {
             guard let master = union.sources.first(where: { $0.id == union.masterID }) ?? union.sources.first else {
                 throw APIError.notFound("union record \(text) has no source records")
             }
-            return master
+            // Read again with its placement, which a union record's members are read without.
+            return try context.store.sourceRecord(member: master.member, localID: master.localID) ?? master
         }
         let parts = text.split(separator: ":", maxSplits: 1)
         guard parts.count == 2 else { throw APIError.badRequest("\(text): a record is MEMBER:LOCALID or a union id") }

@@ -26,7 +26,8 @@ public struct SourceRecordView: Sendable {
     public var record: [UInt8]
     /// The keys it was matched on, as ``MatchKey/encode(_:)`` wrote them.
     public var features: String?
-    /// The decision that put it in its union record, as stored then.
+    /// The decision that put it in its union record, as stored then; nil in a ``UnionRecordView``, which does
+    /// not read it.
     public var placement: PlacementView?
 }
 
@@ -137,9 +138,7 @@ extension CatalogStore {
                 arguments: [id])
         else { return nil }
         // Cached statements: a lookup is compiled once per reader, not per request.
-        let sources = try Row.fetchAll(
-            db.cachedStatement(sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id"), arguments: [id]
-        ).map(Self.sourceView)
+        let sources = try Row.fetchAll(db.cachedStatement(sql: Self.membersOfUnion), arguments: [id]).map(Self.sourceView)
         return UnionRecordView(
             id: row["id"], status: row["status"], masterID: row["master_id"], redirectTo: row["redirect_to"],
             createdAt: row["created_at"], updatedAt: row["updated_at"], sources: sources)
@@ -151,7 +150,7 @@ extension CatalogStore {
         try writer.read { db in
             let unions = try Row.fetchCursor(
                 db, sql: "SELECT id, status, master_id, redirect_to, created_at, updated_at FROM union_records WHERE status = 'active' ORDER BY id")
-            let sources = try db.cachedStatement(sql: Self.sourceSelect + " WHERE c.union_id = ? ORDER BY s.id")
+            let sources = try db.cachedStatement(sql: Self.membersOfUnion)
             while let row = try unions.next() {
                 let id: Int64 = row["id"]
                 let members = try Row.fetchAll(sources, arguments: [id]).map(Self.sourceView)
@@ -178,6 +177,17 @@ extension CatalogStore {
                w.member AS compared_member, w.local_id AS compared_local_id
         FROM source_records s LEFT JOIN cluster_members c ON c.source_id = s.id
         LEFT JOIN source_records w ON w.id = c.compared_with
+        """
+
+    /// A union record's source records, without their placements: the union's answer does not show them, and
+    /// they cost two more reads a member (its membership row, the record it was compared with); `/why` reads them
+    /// with ``sourceRecord(member:localID:)``. The membership index alone names the members, in id order (a test
+    /// checks the plan).
+    static let membersOfUnion = """
+        SELECT s.id, s.member, s.local_id, s.flavour, s.original_encoding, s.status, s.locked, s.file_id, s.updated_at,
+               s.record, c.union_id, s.features
+        FROM cluster_members c JOIN source_records s ON s.id = c.source_id
+        WHERE c.union_id = ? ORDER BY c.source_id
         """
 
     private static func sourceView(_ row: Row) -> SourceRecordView {
