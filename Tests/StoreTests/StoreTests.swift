@@ -54,6 +54,25 @@ struct StoreTests {
         }
     }
 
+    @Test("a union record's answer finds its members and their holdings in indexes alone: no membership or holdings row is read")
+    func unionAnswerReadsNoMembershipOrHoldingsRow() throws {
+        // Each row read is a random page in a large catalogue; at 8 M records these two were a third of an answer's.
+        let store = try CatalogStore.inMemory()
+        let (members, holdings, implicit) = try store.writer.read { db in
+            func plan(_ sql: String) throws -> [String] {
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [1]).map { $0["detail"] as String }
+            }
+            return (try plan(CatalogStore.membersOfUnion), try plan(CatalogStore.holdingsOfUnion), try plan(CatalogStore.heldByMembersOfUnion))
+        }
+        #expect(members == ["SEARCH c USING COVERING INDEX cluster_members_by_union (union_id=?)", "SEARCH s USING INTEGER PRIMARY KEY (rowid=?)"])
+        #expect(holdings.contains("SEARCH h USING COVERING INDEX holdings_by_bib (bib_member=? AND bib_local_id=?)"), "\(holdings)")
+        #expect(implicit.contains("SEARCH h USING COVERING INDEX holdings_by_bib (bib_member=? AND bib_local_id=?)"), "\(implicit)")
+        for plan in [holdings, implicit] {
+            #expect(plan.contains("SEARCH cm USING COVERING INDEX cluster_members_by_union (union_id=?)"), "\(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(plan)")
+        }
+    }
+
     @Test("the schema keeps its invariants: strict types, foreign keys, member codes, one record per local id")
     func invariantsLiveInTheSchema() throws {
         let store = try CatalogStore.inMemory()
