@@ -287,16 +287,17 @@ extension CatalogStore {
         return total
     }
 
+    /// Named, as in ``HoldingsWriter/removePreviousSQL``: `holdings_by_bib` would narrow to the member only.
+    static let withdrawAbsentHoldingsSQL = """
+        DELETE FROM holdings INDEXED BY sqlite_autoindex_holdings_1
+        WHERE bib_member = ? AND source_kind = 'mfhd' AND (source_local_id LIKE 'iso20775:%') = ? AND file_id IS NOT ?
+        """
+
     /// Holdings records (MFHDs, or ISO 20775 documents) of the member that the full snapshot `fileID` did not carry
     /// again: the member no longer reports those holdings.
     public func withdrawAbsentHoldings(fileID: Int64, member: String, iso20775: Bool, now: Int64 = Self.now()) throws {
         try writer.write { db in
-            try db.execute(
-                sql: """
-                    DELETE FROM holdings WHERE bib_member = ? AND source_kind = 'mfhd' AND (source_local_id LIKE 'iso20775:%') = ?
-                        AND file_id IS NOT ?
-                    """,
-                arguments: [member, iso20775, fileID])
+            try db.execute(sql: Self.withdrawAbsentHoldingsSQL, arguments: [member, iso20775, fileID])
             let holdings = db.changesCount
             if holdings > 0 {
                 try db.execute(

@@ -73,6 +73,22 @@ struct StoreTests {
         }
     }
 
+    @Test("deleting a record's earlier holdings finds them by the unique key, not by member through the covering holdings_by_bib")
+    func holdingsDeletesUseTheUniqueKey() throws {
+        // Without statistics SQLite took holdings_by_bib (bib_member=?) here: every holding of the member, each record.
+        let store = try CatalogStore.inMemory()
+        let plans = try store.writer.read { db in
+            let statements: [(String, StatementArguments)] = [
+                (HoldingsWriter.removePreviousSQL, ["M", "bib", "1", 1]), (CatalogStore.withdrawAbsentHoldingsSQL, ["M", false, 1]),
+            ]
+            return try statements.map { sql, arguments in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+            }
+        }
+        #expect(plans[0] == ["SEARCH holdings USING INDEX sqlite_autoindex_holdings_1 (bib_member=? AND source_kind=? AND source_local_id=?)"])
+        #expect(plans[1] == ["SEARCH holdings USING INDEX sqlite_autoindex_holdings_1 (bib_member=? AND source_kind=?)"])
+    }
+
     @Test("the schema keeps its invariants: strict types, foreign keys, member codes, one record per local id")
     func invariantsLiveInTheSchema() throws {
         let store = try CatalogStore.inMemory()
