@@ -95,9 +95,11 @@ struct HarvestDaemonTests {
             print("skipping: python3 with pyoai and pymarc is not installed (make deps installs them)")
             return
         }
-        // Mid-list faults: three 503s outlast the three tries of one request, so the first harvest fails; the retry
+        // Mid-list faults: three 503s outlast the three tries of one request, so a harvest fails; six fail the first
+        // two, whichever `refresh --wait` meets: the scheduler's own, due as soon as the member is set, may have
+        // failed before the request arrives (a slow machine), and the next one must fail too. The harvest after
         // meets a body that is not XML, an answer slower than the timeout, and an expired resumption token.
-        let provider = try await Provider(state: ["faults": ["503", "503", "503", "malformed", "slow", "badtoken"]])
+        let provider = try await Provider(state: ["faults": ["503", "503", "503", "503", "503", "503", "malformed", "slow", "badtoken"]])
         defer { provider.stop() }
         let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
         defer { daemon.remove() }
@@ -108,7 +110,7 @@ struct HarvestDaemonTests {
         let failed = try daemon.ctl("--json", "refresh", "M001", "--wait", "--timeout", "60")
         #expect(failed.status == 1, "\(failed.stdoutText) \(failed.stderrText)")
         let failing = try JSONDecoder().decode(RefreshBody.self, from: failed.stdout)
-        #expect(failing.state == "failing" && failing.failures == 1 && failing.lastSuccess == nil, "\(failing)")
+        #expect(failing.state == "failing" && (1...2).contains(failing.failures) && failing.lastSuccess == nil, "\(failing)")
         #expect(failing.lastError?.contains("HTTP 503 from the provider") == true, "\(failing)")
         #expect(failing.lastError?.contains("resumptionToken") == true, "the failing request is named: \(failing)")
         // Nothing of the cut-off list reached ingest (the scheduler's retry, a second later, may have by now).
