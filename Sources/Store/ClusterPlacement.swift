@@ -8,6 +8,16 @@ struct ClusterPlacement {
     static let maximumCandidates = 20
     static let maximumCandidateMembers = 200
 
+    /// The statements that read a record's candidates, shared with `readAhead`, which must read the same pages.
+    static let candidatesSQL = "SELECT union_id FROM block_keys WHERE hash = ?"
+    static let candidateMembersSQL = """
+        SELECT s.features, s.id = u.master_id, s.id FROM cluster_members cm
+        JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
+        WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(maximumCandidateMembers)
+        """
+    static let candidateMasterSQL =
+        "SELECT s.id, s.features FROM union_records u JOIN source_records s ON s.id = u.master_id WHERE u.id = ?"
+
     let matcher: any UnionMatcher
     let now: Int64
     private let deleteKeys: RawStatement
@@ -40,16 +50,9 @@ struct ClusterPlacement {
         // Not DISTINCT: SQLite would build a temporary b-tree on every call. The rows come in the same order, and
         // `place` keeps the first `maximumCandidates` distinct union records and stops reading, as DISTINCT with
         // that LIMIT would. The record's own keys are not there: they are stored once it is placed.
-        candidates = try RawStatement(db, "SELECT union_id FROM block_keys WHERE hash = ?")
-        clusterKeys = try RawStatement(
-            db,
-            """
-            SELECT s.features, s.id = u.master_id, s.id FROM cluster_members cm
-            JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
-            WHERE cm.union_id = ? AND cm.source_id <> ? LIMIT \(Self.maximumCandidateMembers)
-            """)
-        masterKeys = try RawStatement(
-            db, "SELECT s.id, s.features FROM union_records u JOIN source_records s ON s.id = u.master_id WHERE u.id = ?")
+        candidates = try RawStatement(db, Self.candidatesSQL)
+        clusterKeys = try RawStatement(db, Self.candidateMembersSQL)
+        masterKeys = try RawStatement(db, Self.candidateMasterSQL)
         unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
         join = try RawStatement(
             db,

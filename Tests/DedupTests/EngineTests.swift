@@ -1,6 +1,7 @@
 import CalisdTesting
 @testable import Dedup
 import Foundation
+import GRDB
 import MARC
 import Store
 import Testing
@@ -391,6 +392,41 @@ extension EngineTests {
         #expect(failed.isEmpty, "\(failed)")
         #expect(try store.verify(matcher: matcher).contains { $0.name == "every record's block keys find its union record" })
         #expect(try submit("D", book()) == cluster)
+    }
+
+    @Test("read-ahead of a batch's candidates, on the catalogue's readers, changes nothing; the batch then places as it would")
+    func readAheadChangesNothing() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calisd-read-ahead-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path)
+        let matcher = EngineMatcher()
+        for code in ["A", "B"] { _ = try store.addMember(code: code, name: code) }
+        let book = Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9780306406157")
+        let other = Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9781861972712")
+        let first = try store.beginFile(member: "A", name: "f", sha256: "0", size: 0, mode: "incremental")
+        _ = try store.commitBatch(
+            fileID: first, member: "A", records: [try Self.incoming(book, id: "1"), try Self.incoming(other, id: "2")], progress: 2,
+            matcher: matcher)
+        // A copy (its candidates' masters and members are read), a deletion and a holdings record (neither placed).
+        var holdings = try Self.incoming(book, id: "h1")
+        holdings.holdingsOf = "1"
+        let batch = [try Self.incoming(book, id: "1"), try Self.incoming(other, id: "9", deleted: true), holdings]
+        func state() throws -> [Int] {
+            try store.writer.read { db in
+                try ["source_records", "union_records", "cluster_members", "block_keys", "changes", "holdings"].map {
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)") ?? -1
+                }
+            }
+        }
+        let before = try state()
+        store.readAhead(for: batch, matcher: matcher)
+        store.readAhead(for: [], matcher: matcher)
+        #expect(try state() == before)
+        let second = try store.beginFile(member: "B", name: "f", sha256: "0", size: 0, mode: "incremental")
+        _ = try store.commitBatch(fileID: second, member: "B", records: [batch[0]], progress: 1, matcher: matcher)
+        let copy = try #require(try store.sourceRecord(member: "B", localID: "1"))
+        #expect(copy.unionID == (try store.sourceRecord(member: "A", localID: "1"))?.unionID && copy.placement?.decision == "matched")
     }
 
     @Test("a cluster splits when its evidence goes: two copies joined only through the master part when it is deleted")
