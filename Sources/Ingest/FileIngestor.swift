@@ -237,7 +237,7 @@ public final class FileIngestor: Sendable {
                 fileID: file.id, member: file.member, records: records, problems: problems, progress: progress,
                 confirming: Self.confirming(file, problems), activation: activation())
             // While the lane commits what came before, the pages this batch's placement reads come into the cache.
-            store.readAhead(for: records, matcher: matcher)
+            store.readAhead(for: records, member: file.member, matcher: matcher)
             lane.submit(
                 fileID: file.id, member: file.member, .batch(batch),
                 onCommitted: { [status] in status.advance(fileID: file.id, done: progress, total: nil) }, onFailure: onFailure)

@@ -223,13 +223,22 @@ extension CatalogStore {
         }
     }
 
+    /// A member's stored version of a record: whether an incoming one changes it. Shared with `readAhead`.
+    static let storedVersionSQL =
+        "SELECT id, content_hash, status = 'active', locked FROM source_records WHERE member = ? AND local_id = ?"
+
+    /// Whether a record the member sends again leaves its stored version as it is (the same content, still
+    /// active; or locked by an admin), so that it is not placed again.
+    static func leavesUnchanged(_ incoming: IncomingRecord, stored lookup: RawStatement) -> Bool {
+        lookup.blobEquals(1, incoming.contentHash) && lookup.int64(2) == 1 || lookup.int64(3) == 1
+    }
+
     private static func commit(_ db: Database, _ batch: BatchCommit, matcher: any UnionMatcher, now: Int64) throws -> BatchCounts {
         let (fileID, member, records, problems, progress, confirming) =
             (batch.fileID, batch.member, batch.records, batch.problems, batch.progress, batch.confirming)
         var counts = BatchCounts()
         let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
-        let lookup = try RawStatement(
-            db, "SELECT id, content_hash, status = 'active', locked FROM source_records WHERE member = ? AND local_id = ?")
+        let lookup = try RawStatement(db, Self.storedVersionSQL)
         let insert = try RawStatement(
             db,
             """
@@ -286,11 +295,9 @@ extension CatalogStore {
             }
             lookup.bind(1, member)
             lookup.bind(2, incoming.localID)
-            var existing: (id: Int64, sameContent: Bool, active: Bool, locked: Bool)?
+            var existing: (id: Int64, unchanged: Bool, active: Bool, locked: Bool)?
             if try lookup.step() {
-                existing = (
-                    lookup.int64(0), lookup.blobEquals(1, incoming.contentHash), lookup.int64(2) == 1, lookup.int64(3) == 1
-                )
+                existing = (lookup.int64(0), Self.leavesUnchanged(incoming, stored: lookup), lookup.int64(2) == 1, lookup.int64(3) == 1)
             }
             lookup.reset()
             if incoming.deleted {
@@ -324,7 +331,7 @@ extension CatalogStore {
                 counts.added += 1
                 continue
             }
-            if existing.sameContent && existing.active || existing.locked {
+            if existing.unchanged {
                 confirm.bind(1, fileID)
                 confirm.bind(2, existing.id)
                 try confirm.run()

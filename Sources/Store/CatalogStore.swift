@@ -11,6 +11,8 @@ public struct CatalogStore: Sendable {
     public let writer: any DatabaseWriter
     /// Counts the writer's commits, so that answers built from an earlier state can tell they are out of date.
     public let commits = CommitCounter()
+    /// A catalogue on disk reads ahead for ingest; one in memory has no disk to wait for.
+    let readAheadLanes: ReadAheadLanes?
 
     /// Opens (creating if needed) the catalogue at `path` and applies pending migrations.
     /// - Throws: ``StoreError`` when the file cannot be opened or a migration fails.
@@ -32,6 +34,7 @@ public struct CatalogStore: Sendable {
 
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
+        readAheadLanes = (writer as? DatabasePool).map { ReadAheadLanes(path: $0.path) }
         do {
             try Migrations.migrator().migrate(writer)
         } catch {

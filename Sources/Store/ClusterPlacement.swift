@@ -17,6 +17,20 @@ struct ClusterPlacement {
         """
     static let candidateMasterSQL =
         "SELECT s.id, s.features FROM union_records u JOIN source_records s ON s.id = u.master_id WHERE u.id = ?"
+    static let unionOfSQL = "SELECT union_id FROM cluster_members WHERE source_id = ?"
+
+    /// The first `maximumCandidates` distinct union records a block key's rows name, in the index's order.
+    /// - Parameter candidates: a statement of ``candidatesSQL``.
+    static func unions(foundBy hash: Int64, _ candidates: RawStatement) throws -> [Int64] {
+        candidates.bind(1, hash)
+        defer { candidates.reset() }
+        var unions: [Int64] = []
+        while unions.count < maximumCandidates, try candidates.step() {
+            let unionID = candidates.int64(0)
+            if !unions.contains(unionID) { unions.append(unionID) }
+        }
+        return unions
+    }
 
     let matcher: any UnionMatcher
     let now: Int64
@@ -53,7 +67,7 @@ struct ClusterPlacement {
         candidates = try RawStatement(db, Self.candidatesSQL)
         clusterKeys = try RawStatement(db, Self.candidateMembersSQL)
         masterKeys = try RawStatement(db, Self.candidateMasterSQL)
-        unionOf = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
+        unionOf = try RawStatement(db, Self.unionOfSQL)
         join = try RawStatement(
             db,
             """
@@ -143,13 +157,7 @@ struct ClusterPlacement {
         let fallback = matcher.fallbackKinds
         for (key, hash) in blocking where seen.count < Self.maximumCandidates {
             if fallback.contains(key.kind) && !found.isEmpty { continue }
-            candidates.bind(1, hash)
-            var unions: [Int64] = []
-            while unions.count < Self.maximumCandidates, try candidates.step() {
-                let unionID = candidates.int64(0)
-                if !unions.contains(unionID) { unions.append(unionID) }
-            }
-            candidates.reset()
+            let unions = try Self.unions(foundBy: hash, candidates)
             unionsByHash[hash] = unions
             for unionID in unions where seen.insert(unionID).inserted {
                 // Most candidates of a large catalogue share only a common title or author with the record;

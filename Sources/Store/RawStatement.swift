@@ -7,7 +7,7 @@ import Glibc
 
 /// A GRDB-prepared, cached statement driven through SQLite's C API, for the per-record statements of a batch:
 /// GRDB's argument arrays and rows allocate on every call, and ingest makes a dozen calls per record.
-/// Only inside `writer.write`, on the connection that prepared it.
+/// Only inside a database access (`writer.write`, or read-ahead's read), on the connection that prepared it.
 struct RawStatement {
     private let handle: OpaquePointer
     private let connection: OpaquePointer?
