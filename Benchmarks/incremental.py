@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """An incremental day on the catalogue growth.py built: 100 members each send a 5,000-record update.
 
-    Benchmarks/incremental.py [--members 100] [--records 5000] [--no-build]
+    Benchmarks/incremental.py [--members 100] [--records 5000] [--no-build] [--state NAME] [--binary PATH]
 
-Restarts a release daemon on Benchmarks/work/growth (the state growth.py left). For each of the 100 members with
+Restarts a release daemon (or BINARY) on Benchmarks/work/growth (or NAME; the state growth.py left). For each of the 100 members with
 the most records: 5,000 of its stored records sent again with a changed title (245 $a, or 200 $a for CNMARC), as
 an update file; every tenth of those members also deletes 500 of its other records (`.delete.txt`); and one
 member sends a full snapshot of all its records less 2 % (withdrawn, under the 10 % guard). All files go into the
@@ -44,10 +44,12 @@ def main():
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--state", default="growth", help="a state folder under Benchmarks/work")
+    parser.add_argument("--binary", default=load.BINARY)
     arguments = parser.parse_args()
     if not arguments.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "calisd"], cwd=ROOT, check=True)
-    state = os.path.join(WORK, "growth")
+    state = os.path.join(WORK, arguments.state)
     database = os.path.join(state, "state", "catalogue.sqlite")
     stage = os.path.join(WORK, "incremental-stage")
     os.makedirs(stage, exist_ok=True)
@@ -92,12 +94,14 @@ def main():
     reader.close()
     preparation = time.monotonic() - started
 
-    daemon, sock, log = restart(state)
+    daemon, sock, log = restart(state, arguments.binary)
     try:
         uris = [f"/v1/records/CAL{i:09d}" for i in ids]
         before = api.h2load(sock, uris, 64, 20000)
         _, status = load.call(sock, "GET", "/v1/status")
-        done_before = len(load.call(sock, "GET", "/v1/files?limit=10000")[1])
+        # The files are listed newest first, at most 10,000: the update's are those after the newest now.
+        listed = load.call(sock, "GET", "/v1/files?limit=1")[1]
+        newest_before = listed[0]["id"] if listed else 0
         during = {}
 
         def measure():
@@ -111,9 +115,10 @@ def main():
         thread.start()
         while True:
             time.sleep(0.5)
-            _, listing = load.call(sock, "GET", "/v1/files?limit=10000")
+            _, listing = load.call(sock, "GET", f"/v1/files?limit={len(files) + 100}")
+            listing = [f for f in listing if f["id"] > newest_before]
             finished = [f for f in listing if f["state"] in ("done", "failed", "held", "rejected")]
-            if len(finished) >= done_before + len(files):
+            if len(finished) >= len(files):
                 break
         seconds = time.monotonic() - started
         thread.join()
@@ -138,11 +143,11 @@ def main():
         log.close()
 
 
-def restart(state):
+def restart(state, binary):
     config = os.path.join(state, "calisd.toml")
     sock = os.path.join(state, "calisd.sock")
     log = open(os.path.join(state, "calisd-incremental.log"), "w")
-    daemon = subprocess.Popen([load.BINARY, "serve", "--config", config], stderr=log, stdout=log)
+    daemon = subprocess.Popen([binary, "serve", "--config", config], stderr=log, stdout=log)
     load.wait_answering(sock, seconds=60)
     return daemon, sock, log
 
