@@ -395,85 +395,89 @@ extension EngineTests {
         #expect(try submit("D", book()) == cluster)
     }
 
-    @Test("read-ahead reads for the records a batch will place, not for unchanged, deleted or holdings records; it changes nothing, and the batch then places as it would")
-    func readAheadReadsOnlyWhatWillBePlaced() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calisd-read-ahead-\(getpid())")
+    /// A catalogue in a file, as the daemon keeps it (read-ahead needs one), removed afterwards.
+    static func withCatalogueOnDisk(_ name: String, _ body: (CatalogStore) throws -> Void) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path)
-        let matcher = EngineMatcher()
-        for code in ["A", "B"] { _ = try store.addMember(code: code, name: code) }
-        let book = Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9780306406157")
-        let other = Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9781861972712")
-        let first = try store.beginFile(member: "A", name: "f", sha256: "0", size: 0, mode: "incremental")
-        _ = try store.commitBatch(
-            fileID: first, member: "A", records: [try Self.incoming(book, id: "1"), try Self.incoming(other, id: "2")], progress: 2,
-            matcher: matcher)
-        var holdings = try Self.incoming(book, id: "h1")
-        holdings.holdingsOf = "1"
-        // A's record 1 again unchanged (not placed again), its record 2 changed, a new record 3, a deletion, holdings.
-        let fromA = [
-            try Self.incoming(book, id: "1"), try Self.incoming(book, id: "2"), try Self.incoming(other, id: "3"),
-            try Self.incoming(other, id: "9", deleted: true), holdings,
-        ]
-        func state() throws -> [Int] {
-            try store.writer.read { db in
-                try ["source_records", "union_records", "cluster_members", "block_keys", "changes", "holdings"].map {
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)") ?? -1
+        try body(try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path))
+    }
+
+    @Test("read-ahead reads for the records a batch will place, not for unchanged, deleted or holdings records; it changes nothing, and the batch then places as it would")
+    func readAheadReadsOnlyWhatWillBePlaced() throws {
+        try Self.withCatalogueOnDisk("calisd-read-ahead") { store in
+            let matcher = EngineMatcher()
+            for code in ["A", "B"] { _ = try store.addMember(code: code, name: code) }
+            let book = Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9780306406157")
+            let other = Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9781861972712")
+            let first = try store.beginFile(member: "A", name: "f", sha256: "0", size: 0, mode: "incremental")
+            _ = try store.commitBatch(
+                fileID: first, member: "A", records: [try Self.incoming(book, id: "1"), try Self.incoming(other, id: "2")], progress: 2,
+                matcher: matcher)
+            var holdings = try Self.incoming(book, id: "h1")
+            holdings.holdingsOf = "1"
+            // A's record 1 again unchanged (not placed again), its record 2 changed, a new record 3, a deletion, holdings.
+            let fromA = [
+                try Self.incoming(book, id: "1"), try Self.incoming(book, id: "2"), try Self.incoming(other, id: "3"),
+                try Self.incoming(other, id: "9", deleted: true), holdings,
+            ]
+            func state() throws -> [Int] {
+                try store.writer.read { db in
+                    try ["source_records", "union_records", "cluster_members", "block_keys", "changes", "holdings"].map {
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)") ?? -1
+                    }
                 }
             }
+            let before = try state()
+            #expect(store.readAhead(for: fromA, member: "A", matcher: matcher) == 2)
+            // The same record 1 is new to B, so it will be placed.
+            #expect(store.readAhead(for: [fromA[0]], member: "B", matcher: matcher) == 1)
+            #expect(store.readAhead(for: [], member: "A", matcher: matcher) == 0)
+            #expect(try state() == before)
+            let second = try store.beginFile(member: "B", name: "f", sha256: "0", size: 0, mode: "incremental")
+            _ = try store.commitBatch(fileID: second, member: "B", records: [fromA[0]], progress: 1, matcher: matcher)
+            let copy = try #require(try store.sourceRecord(member: "B", localID: "1"))
+            #expect(copy.unionID == (try store.sourceRecord(member: "A", localID: "1"))?.unionID && copy.placement?.decision == "matched")
+            // A catalogue in memory has no disk to wait for.
+            #expect(try CatalogStore.inMemory().readAhead(for: fromA, member: "A", matcher: matcher) == 0)
         }
-        let before = try state()
-        #expect(store.readAhead(for: fromA, member: "A", matcher: matcher) == 2)
-        // The same record 1 is new to B, so it will be placed.
-        #expect(store.readAhead(for: [fromA[0]], member: "B", matcher: matcher) == 1)
-        #expect(store.readAhead(for: [], member: "A", matcher: matcher) == 0)
-        #expect(try state() == before)
-        let second = try store.beginFile(member: "B", name: "f", sha256: "0", size: 0, mode: "incremental")
-        _ = try store.commitBatch(fileID: second, member: "B", records: [fromA[0]], progress: 1, matcher: matcher)
-        let copy = try #require(try store.sourceRecord(member: "B", localID: "1"))
-        #expect(copy.unionID == (try store.sourceRecord(member: "A", localID: "1"))?.unionID && copy.placement?.decision == "matched")
-        // A catalogue in memory has no disk to wait for.
-        #expect(try CatalogStore.inMemory().readAhead(for: fromA, member: "A", matcher: matcher) == 0)
     }
 
     @Test("read-ahead does not wait for the catalogue's readers: with every one of them held, as by API requests, it still reads")
     func readAheadLeavesReadersToTheAPI() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calisd-read-ahead-pool-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path)
-        _ = try store.addMember(code: "A", name: "A")
-        let readers = store.writer.configuration.maximumReaderCount
-        let entered = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let held = DispatchGroup()
-        // Threads of their own: the global queue runs no more blocked items at once than there are cores.
-        for _ in 0..<readers {
-            held.enter()
-            Thread {
-                try? store.writer.read { _ in
-                    entered.signal()
-                    release.wait()
-                }
-                held.leave()
-            }.start()
+        try Self.withCatalogueOnDisk("calisd-read-ahead-pool") { store in
+            _ = try store.addMember(code: "A", name: "A")
+            let readers = store.writer.configuration.maximumReaderCount
+            let entered = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let held = DispatchGroup()
+            // Threads of their own: the global queue runs no more blocked items at once than there are cores.
+            for _ in 0..<readers {
+                held.enter()
+                Thread {
+                    try? store.writer.read { _ in
+                        entered.signal()
+                        release.wait()
+                    }
+                    held.leave()
+                }.start()
+            }
+            for _ in 0..<readers { entered.wait() }
+            let record = try Self.incoming(Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9780306406157"), id: "1")
+            let finished = DispatchSemaphore(value: 0)
+            let read = Mutex(-1)
+            DispatchQueue.global().async {
+                let count = store.readAhead(for: [record], member: "A", matcher: EngineMatcher())
+                read.withLock { $0 = count }
+                finished.signal()
+            }
+            let inTime = finished.wait(timeout: .now() + 30) == .success
+            for _ in 0..<readers { release.signal() }
+            held.wait()
+            #expect(inTime, "read-ahead waited for a reader the API holds")
+            if !inTime { finished.wait() }
+            #expect(read.withLock { $0 } == 1)
         }
-        for _ in 0..<readers { entered.wait() }
-        let record = try Self.incoming(Self.bookRecord(title: "The water world", year: "1999", author: "Smith, John,", isbn: "9780306406157"), id: "1")
-        let finished = DispatchSemaphore(value: 0)
-        let read = Mutex(-1)
-        DispatchQueue.global().async {
-            let count = store.readAhead(for: [record], member: "A", matcher: EngineMatcher())
-            read.withLock { $0 = count }
-            finished.signal()
-        }
-        let inTime = finished.wait(timeout: .now() + 30) == .success
-        for _ in 0..<readers { release.signal() }
-        held.wait()
-        #expect(inTime, "read-ahead waited for a reader the API holds")
-        if !inTime { finished.wait() }
-        #expect(read.withLock { $0 } == 1)
     }
 
     @Test("a cluster splits when its evidence goes: two copies joined only through the master part when it is deleted")
