@@ -58,6 +58,16 @@ public enum CalisdDaemon {
         } catch {
             throw DaemonError.store("cannot build the search index of \(config.databasePath): \(error)")
         }
+        let matcher = EngineMatcher()
+        do {
+            // Once, for block keys written before the schema kept sketches; minutes at 8 M records.
+            let sketched = try StartupExtension.during(notifier, status: "filling the conflict sketches of existing block keys") {
+                try store.fillMissingConflictSketches(matcher: matcher)
+            }
+            if sketched > 0 { logger.notice("conflict sketches filled for existing block keys", metadata: ["calisd.count": "\(sketched)"]) }
+        } catch {
+            throw DaemonError.store("cannot fill the conflict sketches of \(config.databasePath): \(error)")
+        }
         let openFiles = Self.raiseOpenFilesLimit()
         logger.info("open files limit", metadata: ["calisd.nofile": "\(openFiles)"])
         let live = LiveSettings(Self.liveValues(config))
@@ -66,7 +76,7 @@ public enum CalisdDaemon {
             stateDirectory: config.stateDirectory, dropDirectory: config.dropDirectory, settleSeconds: config.settleSeconds,
             batchSize: config.batchSize)
         let ingestor = FileIngestor(
-            store: store, settings: settings, matcher: EngineMatcher(), keys: { MatchKeyExtractor.keys(of: $0) },
+            store: store, settings: settings, matcher: matcher, keys: { MatchKeyExtractor.keys(of: $0) },
             status: status, live: live, logger: logger)
         let ingest = IngestService(ingestor: ingestor)
         IngestService.clearCutOffUploads(stateDirectory: config.stateDirectory, logger: logger)

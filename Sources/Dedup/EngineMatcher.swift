@@ -54,6 +54,12 @@ public struct EngineMatcher: UnionMatcher {
         PairComparison(keys, member).vetoed
     }
 
+    public func conflictSketch(_ keys: [MatchKey]) -> Int64? { ConflictSketch(keys).storedValue }
+
+    public func sketchesConflict(_ a: Int64, _ b: Int64) -> Bool {
+        ConflictSketch.conflicts(ConflictSketch(bits: UInt64(bitPattern: a)), ConflictSketch(bits: UInt64(bitPattern: b)))
+    }
+
     public func choose(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> Int64? {
         decide(for: keys, among: candidates).join
     }

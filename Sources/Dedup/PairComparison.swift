@@ -91,7 +91,7 @@ public struct PairComparison: Sendable, Equatable {
                 // Counts of pages move with how plates and preliminaries are counted: within 10 % is no evidence
                 // either way.
                 let gap = abs(pagesX - pagesY)
-                extentsDiffer = gap > 2 && Double(gap) > 0.10 * Double(max(pagesX, pagesY))
+                extentsDiffer = Self.pagesDiffer(pagesX, pagesY)
                 add("extent", gap <= 2 ? "agree" : (extentsDiffer ? "differ" : "similar"), gap <= 2 ? 2 : (extentsDiffer ? -2 : 0))
             } else if x.hasSuffix("v") && y.hasSuffix("v") {
                 // Volumes: a different count is a different set, as a different part is.
@@ -144,6 +144,12 @@ public struct PairComparison: Sendable, Equatable {
         let leftScripts = Set(left.map(Attributes.script(of:)))
         let rightScripts = Set(right.map(Attributes.script(of:)))
         return leftScripts.isDisjoint(with: rightScripts) ? nil : false
+    }
+
+    /// Counts of pages that differ by more than 2 and more than 10 %: evidence of another book.
+    static func pagesDiffer(_ x: Int, _ y: Int) -> Bool {
+        let gap = abs(x - y)
+        return gap > 2 && Double(gap) > 0.10 * Double(max(x, y))
     }
 
     static func isSerial(_ keys: Keys) -> Bool {

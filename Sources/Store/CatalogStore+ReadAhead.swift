@@ -4,8 +4,8 @@ import Synchronization
 
 extension CatalogStore {
     /// Reads, several at once, the pages that committing `records` for `member` will read: each record's stored
-    /// version and, for a record that will be placed, its block keys' rows and each candidate union record's
-    /// master and members. A catalogue larger than the page cache otherwise has the writer wait for each of
+    /// version and, for a record that will be placed, its block keys' rows and the master and members of each
+    /// candidate union record that no row's conflict sketch rules out. A catalogue larger than the page cache otherwise has the writer wait for each of
     /// those pages in turn, one disk read at a time (at 8 M records, most of its time). Read ahead, they are in
     /// the cache when it comes to them. Nothing is written, and nothing depends on it: a page the writer changed
     /// meanwhile is read again, and a failed read only loses the head start.
@@ -111,15 +111,17 @@ private struct PlacementReader {
             if let unionID { try readMembers(of: unionID) }
         }
         var seen: Set<Int64> = []
+        let sketch = matcher.conflictSketch(record.keys)
         for key in matcher.blockingKeys(record.keys) where seen.count < ClusterPlacement.maximumCandidates {
-            for unionID in try ClusterPlacement.unions(foundBy: key.blockHash, candidates) where seen.insert(unionID).inserted {
+            let unions = try ClusterPlacement.unions(foundBy: key.blockHash, candidates, sketch: sketch, matcher: matcher)
+            for union in unions where seen.insert(union.id).inserted && !union.sketchRulesOut {
                 // Each step computes the selected columns, so it reads the rows' pages. Without placement's
                 // comparison with the master, whose cost made this the slower side (the benchmark measures it):
                 // the members of a candidate the master rules out are read for nothing.
-                master.bind(1, unionID)
+                master.bind(1, union.id)
                 while try master.step() {}
                 master.reset()
-                try readMembers(of: unionID)
+                try readMembers(of: union.id)
             }
         }
         return 1

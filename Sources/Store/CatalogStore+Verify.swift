@@ -60,7 +60,10 @@ extension CatalogStore {
                 WHERE cm.union_id IS NOT bk.union_id
                 """,
                 what: "index rows naming another union record than their record's")
-            if let matcher { checks.append(try Self.everyKeyFindsItsUnion(db, matcher: matcher)) }
+            if let matcher {
+                checks.append(try Self.everyKeyFindsItsUnion(db, matcher: matcher))
+                checks.append(try Self.everySketchIsItsRecords(db, matcher: matcher))
+            }
             for (name, table) in [("active_source_records", "source_records"), ("active_union_records", "union_records")] {
                 let kept = try Int.fetchOne(db, sql: "SELECT value FROM catalogue_totals WHERE name = ?", arguments: [name])
                 let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE status = 'active'") ?? 0
@@ -71,6 +74,28 @@ extension CatalogStore {
             }
             return checks
         }
+    }
+
+    /// A row's sketch rules candidates out, so one that is not its record's could keep a record from its match.
+    private static func everySketchIsItsRecords(_ db: Database, matcher: any UnionMatcher) throws -> VerifyCheck {
+        let rows = try RawStatement(
+            db,
+            """
+            SELECT bk.conflict_sketch, s.features, s.id FROM block_keys bk JOIN source_records s ON s.id = bk.source_id
+            WHERE bk.conflict_sketch IS NOT NULL
+            """)
+        var wrong = 0
+        var first: Int64?
+        while try rows.step() {
+            let sketch = rows.isNull(1) ? nil : matcher.conflictSketch(MatchKey.decode(rows.text(1)))
+            if sketch != rows.int64(0) {
+                wrong += 1
+                first = first ?? rows.int64(2)
+            }
+        }
+        return VerifyCheck(
+            name: "every block key's conflict sketch is its record's", ok: wrong == 0,
+            detail: wrong == 0 ? "none" : "\(wrong) index rows carry another sketch than their record's (source record \(first ?? 0) first)")
     }
 
     /// A union record keeps one index row a key, whichever of its records wrote it; each record's keys must

@@ -9,7 +9,7 @@ struct ClusterPlacement {
     static let maximumCandidateMembers = 200
 
     /// The statements that read a record's candidates, shared with `readAhead`, which must read the same pages.
-    static let candidatesSQL = "SELECT union_id FROM block_keys WHERE hash = ?"
+    static let candidatesSQL = "SELECT union_id, conflict_sketch FROM block_keys WHERE hash = ?"
     static let candidateMembersSQL = """
         SELECT s.features, s.id = u.master_id, s.id FROM cluster_members cm
         JOIN source_records s ON s.id = cm.source_id JOIN union_records u ON u.id = cm.union_id
@@ -19,15 +19,33 @@ struct ClusterPlacement {
         "SELECT s.id, s.features FROM union_records u JOIN source_records s ON s.id = u.master_id WHERE u.id = ?"
     static let unionOfSQL = "SELECT union_id FROM cluster_members WHERE source_id = ?"
 
+    /// A union record a block key's rows name.
+    struct FoundUnion: Equatable {
+        var id: Int64
+        /// One of the rows' records conflicts with the record placed, as their sketches show: a conflict with any
+        /// one record keeps it out, so nothing more of the union record need be read.
+        var sketchRulesOut: Bool
+    }
+
     /// The first `maximumCandidates` distinct union records a block key's rows name, in the index's order.
-    /// - Parameter candidates: a statement of ``candidatesSQL``.
-    static func unions(foundBy hash: Int64, _ candidates: RawStatement) throws -> [Int64] {
+    /// - Parameters:
+    ///   - candidates: a statement of ``candidatesSQL``.
+    ///   - sketch: the conflict sketch of the record placed.
+    static func unions(
+        foundBy hash: Int64, _ candidates: RawStatement, sketch: Int64?, matcher: any UnionMatcher
+    ) throws -> [FoundUnion] {
         candidates.bind(1, hash)
         defer { candidates.reset() }
-        var unions: [Int64] = []
+        var unions: [FoundUnion] = []
         while unions.count < maximumCandidates, try candidates.step() {
             let unionID = candidates.int64(0)
-            if !unions.contains(unionID) { unions.append(unionID) }
+            // Rows written before sketches were kept have none; their union record is read as before.
+            let conflicts = sketch.map { !candidates.isNull(1) && matcher.sketchesConflict($0, candidates.int64(1)) } ?? false
+            if let index = unions.firstIndex(where: { $0.id == unionID }) {
+                if conflicts { unions[index].sketchRulesOut = true }
+            } else {
+                unions.append(FoundUnion(id: unionID, sketchRulesOut: conflicts))
+            }
         }
         return unions
     }
@@ -60,7 +78,8 @@ struct ClusterPlacement {
         self.matcher = matcher
         self.now = now
         deleteKeys = try RawStatement(db, "DELETE FROM block_keys WHERE source_id = ?")
-        insertKey = try RawStatement(db, "INSERT OR IGNORE INTO block_keys (hash, source_id, union_id) VALUES (?, ?, ?)")
+        insertKey = try RawStatement(
+            db, "INSERT OR IGNORE INTO block_keys (hash, source_id, union_id, conflict_sketch) VALUES (?, ?, ?, ?)")
         // Not DISTINCT: SQLite would build a temporary b-tree on every call. The rows come in the same order, and
         // `place` keeps the first `maximumCandidates` distinct union records and stops reading, as DISTINCT with
         // that LIMIT would. The record's own keys are not there: they are stored once it is placed.
@@ -126,10 +145,11 @@ struct ClusterPlacement {
         if !isNew { try dropKeys(of: sourceID) }
         let blocking = matcher.blockingKeys(keys)
         let hashes = blocking.map(\.blockHash)
+        let sketch = matcher.conflictSketch(keys)
         var unionsByHash: [Int64: [Int64]] = [:]
         let unionID = try decideMembership(
-            sourceID: sourceID, member: member, keys: keys, blocking: zip(blocking, hashes), isNew: isNew, revalidating: revalidating,
-            unionsByHash: &unionsByHash)
+            sourceID: sourceID, member: member, keys: keys, sketch: sketch, blocking: zip(blocking, hashes), isNew: isNew,
+            revalidating: revalidating, unionsByHash: &unionsByHash)
         // Each key names the union record, so a later record's candidates are one range of the index. A union
         // record needs one row a key: a new copy that joins through keys the index already gives it writes none
         // (about half of a catalogue's rows; `dropKeys` has the others write theirs when the row's record changes).
@@ -138,6 +158,7 @@ struct ClusterPlacement {
             insertKey.bind(1, hash)
             insertKey.bind(2, sourceID)
             insertKey.bind(3, unionID)
+            insertKey.bind(4, sketch)
             try insertKey.run()
         }
         return unionID
@@ -146,8 +167,8 @@ struct ClusterPlacement {
     /// Decides and applies the record's membership; its block keys are stored by `place` afterwards.
     /// - Parameter unionsByHash: the union records each block key's rows named, as far as they were read.
     private func decideMembership(
-        sourceID: Int64, member: String, keys: [MatchKey], blocking: Zip2Sequence<[MatchKey], [Int64]>, isNew: Bool, revalidating: Bool,
-        unionsByHash: inout [Int64: [Int64]]
+        sourceID: Int64, member: String, keys: [MatchKey], sketch: Int64?, blocking: Zip2Sequence<[MatchKey], [Int64]>, isNew: Bool,
+        revalidating: Bool, unionsByHash: inout [Int64: [Int64]]
     ) throws -> Int64 {
         let previous = isNew ? nil : try union(of: sourceID)
 
@@ -157,16 +178,17 @@ struct ClusterPlacement {
         let fallback = matcher.fallbackKinds
         for (key, hash) in blocking where seen.count < Self.maximumCandidates {
             if fallback.contains(key.kind) && !found.isEmpty { continue }
-            let unions = try Self.unions(foundBy: hash, candidates)
-            unionsByHash[hash] = unions
-            for unionID in unions where seen.insert(unionID).inserted {
-                // Most candidates of a large catalogue share only a common title or author with the record;
-                // their master's conflict settles them without reading every member's row.
-                if try masterRulesOut(unionID, keys: keys, excluding: sourceID) {
+            let unions = try Self.unions(foundBy: hash, candidates, sketch: sketch, matcher: matcher)
+            unionsByHash[hash] = unions.map(\.id)
+            for union in unions where seen.insert(union.id).inserted {
+                // Most candidates of a large catalogue share only a common title or author with the record; a
+                // conflict with the record that found it, or with their master, settles them without reading
+                // every member's row.
+                if try union.sketchRulesOut || masterRulesOut(union.id, keys: keys, excluding: sourceID) {
                     ruledOut += 1
                     continue
                 }
-                found.append(try candidate(unionID, excluding: sourceID))
+                found.append(try candidate(union.id, excluding: sourceID))
             }
         }
         // An admin's word comes before any rule: never with a cannot-link partner, always with a must-link one.
@@ -303,10 +325,13 @@ struct ClusterPlacement {
         var restored: Set<String> = []
         var written: Set<Int64> = []
         for member in members where member.id != sourceID && restored.insert(member.features).inserted {
-            for key in matcher.blockingKeys(MatchKey.decode(member.features)) where written.insert(key.blockHash).inserted {
+            let keys = MatchKey.decode(member.features)
+            let sketch = matcher.conflictSketch(keys)
+            for key in matcher.blockingKeys(keys) where written.insert(key.blockHash).inserted {
                 insertKey.bind(1, key.blockHash)
                 insertKey.bind(2, member.id)
                 insertKey.bind(3, unionID)
+                insertKey.bind(4, sketch)
                 try insertKey.run()
             }
         }

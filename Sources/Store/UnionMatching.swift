@@ -108,6 +108,12 @@ public protocol UnionMatcher: Sendable {
     /// True when a record with `keys` can neither join nor be reviewed against any cluster that holds a record
     /// with `member`'s keys, whatever the cluster's other records: placement then reads no more of it.
     func rulesOut(_ keys: [MatchKey], clusterWith member: [MatchKey]) -> Bool
+    /// The inputs of a record's commonest conflicts in one number, kept on each of its block-key rows, so a
+    /// candidate can be ruled out from the row that found it; nil keeps none.
+    func conflictSketch(_ keys: [MatchKey]) -> Int64?
+    /// True only where ``rulesOut(_:clusterWith:)`` is for records with these sketches: a sketch may miss a
+    /// conflict, never make one.
+    func sketchesConflict(_ a: Int64, _ b: Int64) -> Bool
 }
 
 extension UnionMatcher {
@@ -116,6 +122,10 @@ extension UnionMatcher {
     public func review(for keys: [MatchKey], among candidates: [ClusterCandidate]) -> (unionID: Int64, score: Double)? { nil }
 
     public func rulesOut(_ keys: [MatchKey], clusterWith member: [MatchKey]) -> Bool { false }
+
+    public func conflictSketch(_ keys: [MatchKey]) -> Int64? { nil }
+
+    public func sketchesConflict(_ a: Int64, _ b: Int64) -> Bool { false }
 
     /// Both answers at once; a matcher whose comparisons are costly computes them in one pass.
     public func decide(for keys: [MatchKey], among candidates: [ClusterCandidate])
