@@ -54,12 +54,6 @@ SHAPES = {
 }
 
 
-def drop_page_cache():
-    subprocess.run(["sync"], check=True)
-    with open("/proc/sys/vm/drop_caches", "w") as control:
-        control.write("1\n")
-
-
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
@@ -78,7 +72,7 @@ def through_daemon(state, binary, uris, passes):
         load.wait_answering(sock, 3600)
         print(f"daemon answering after {time.monotonic() - started:.1f} s", flush=True)
         for n in range(passes):
-            drop_page_cache()
+            load.drop_page_cache(1)
             p50, p99, failed, _ = growth.latency(sock, uris, len(uris))
             print(f"| daemon | cold pass {n + 1} | {p50:.2f} | {p99:.2f} | {failed} |", flush=True)
         p50, p99, failed, _ = growth.latency(sock, uris, len(uris))
@@ -89,7 +83,7 @@ def through_daemon(state, binary, uris, passes):
 
 
 def in_sqlite(db, ids, shape):
-    drop_page_cache()
+    load.drop_page_cache(1)
     script = [".timer on", ".output /dev/null"] + [q.format(i=i) for i in ids for q in SHAPES[shape]]
     out = subprocess.run(["sqlite3", "-readonly", db], input="\n".join(script), capture_output=True, text=True, check=True).stdout
     times = [float(t) * 1000 for t in re.findall(r"Run Time: real ([0-9.]+)", out)]

@@ -12,6 +12,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402
+
 
 def reads_per_second(path, threads, reads_each):
     size = os.path.getsize(path) // 4096
@@ -37,9 +40,7 @@ def reads_per_second(path, threads, reads_each):
 def main():
     path = sys.argv[1]
     for threads in [1, 2, 4, 8, 16]:
-        os.sync()
-        with open("/proc/sys/vm/drop_caches", "w") as handle:
-            handle.write("3\n")
+        load.drop_page_cache()
         reads_each = 3000 if threads == 1 else 24000 // threads
         print(f"{threads} threads: {reads_per_second(path, threads, reads_each):,.0f} reads/s", flush=True)
 

@@ -72,9 +72,7 @@ def main():
         # A large catalogue's migration may run first.
         load.wait_answering(sock, 7200)
         if arguments.cold:
-            subprocess.run(["sync"], check=True)
-            with open("/proc/sys/vm/drop_caches", "w") as handle:
-                handle.write("3\n")
+            load.drop_page_cache()
             time.sleep(30)
         else:
             time.sleep(90)
