@@ -6,7 +6,7 @@ extension CatalogStore {
     ///
     /// Set-wise, not row by row: the sketches are computed in one pass over `source_records` in its order, then
     /// `block_keys` is rewritten in its own order. Row by row, each row would cost a random read of its record.
-    /// - Returns: the rows given a sketch; 0 when there was nothing to fill.
+    /// - Returns: the rows given a sketch (a record without keys gives its rows none); 0 when there was nothing to fill.
     public func fillMissingConflictSketches(matcher: any UnionMatcher) throws -> Int {
         try writer.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM conflict_sketch_fill)") == true else { return 0 }
@@ -17,11 +17,13 @@ extension CatalogStore {
             defer { db.remove(function: sketch) }
             try db.execute(
                 sql: """
-                    CREATE TEMP TABLE sketch_of (source_id INTEGER PRIMARY KEY, sketch INTEGER);
-                    INSERT INTO temp.sketch_of SELECT id, calisd_conflict_sketch(features) FROM source_records
-                    WHERE status = 'active' AND features IS NOT NULL;
+                    CREATE TEMP TABLE sketch_of (source_id INTEGER PRIMARY KEY, sketch INTEGER NOT NULL);
+                    INSERT INTO temp.sketch_of SELECT id, sketch FROM (
+                        SELECT id, calisd_conflict_sketch(features) AS sketch FROM source_records
+                        WHERE status = 'active' AND features IS NOT NULL
+                    ) WHERE sketch IS NOT NULL;
                     UPDATE block_keys SET conflict_sketch = (SELECT sketch FROM temp.sketch_of WHERE source_id = block_keys.source_id)
-                    WHERE conflict_sketch IS NULL;
+                    WHERE conflict_sketch IS NULL AND source_id IN (SELECT source_id FROM temp.sketch_of);
                     """)
             let filled = db.changesCount
             try db.execute(sql: "DROP TABLE temp.sketch_of; DELETE FROM conflict_sketch_fill")

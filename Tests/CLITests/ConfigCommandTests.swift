@@ -117,6 +117,33 @@ struct ConfigCommandTests {
         }
     }
 
+    @Test(
+        "migrate gives block keys from before migration 0019 their records' conflict sketches, once; a record without keys leaves none",
+        .enabled(if: ProcessRunner.find("sqlite3") != nil, "needs sqlite3"))
+    func migrateFillsConflictSketches() throws {
+        let directory = try MarcCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.write("state_dir = \"state\"\n", in: directory)
+        #expect(try Self.run("migrate", "--config", path).status == 0)
+        let database = directory.appendingPathComponent("state/catalogue.sqlite").path
+        // As an older catalogue is after the migration: rows without sketches, the fill still to do.
+        let keys = "'material' || char(31) || 'am' || char(30) || 'isbn' || char(31) || '9780306406157' || char(30) || 'year' || char(31) || '1999'"
+        let setUp = try ProcessRunner.run("sqlite3", [database, """
+            INSERT INTO members (code, name, created_at) VALUES ('A', 'A', 0);
+            INSERT INTO source_records (id, member, local_id, flavour, original_encoding, record, content_hash, updated_at, features)
+            VALUES (1, 'A', '1', 'marc21', 'utf-8', x'00', x'00', 0, \(keys)), (2, 'A', '2', 'marc21', 'utf-8', x'00', x'00', 0, NULL);
+            INSERT INTO block_keys (hash, source_id, union_id) VALUES (11, 1, 1), (12, 1, 1), (21, 2, 2);
+            INSERT INTO conflict_sketch_fill (pending) VALUES (1);
+            """])
+        #expect(setUp.status == 0, "\(setUp.stderrText)")
+        let first = try Self.run("migrate", "--config", path)
+        #expect(first.status == 0 && first.stdoutText.hasSuffix("\(database): conflict sketches filled for 2 block keys\n"), "\(first.stdoutText)")
+        let sketches = try ProcessRunner.run("sqlite3", [database, "SELECT source_id, conflict_sketch IS NOT NULL FROM block_keys ORDER BY hash"])
+        #expect(sketches.stdoutText == "1|1\n1|1\n2|0\n")
+        let second = try Self.run("migrate", "--config", path)
+        #expect(second.status == 0 && !second.stdoutText.contains("conflict sketches"), "\(second.stdoutText)")
+    }
+
     @Test("migrate on a file that is not a catalogue, or a state folder it cannot create, exits 74")
     func migrateFailures() throws {
         let directory = try MarcCommandTests.scratch()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Dedup
 import Foundation
 import Store
 
@@ -53,8 +54,9 @@ struct Migrate: ParsableCommand {
         abstract: "Apply pending schema migrations to the catalogue, and exit.",
         discussion: """
             Creates the state folder and the catalogue if they do not exist. The migrations are carried in the \
-            binary; running it again applies nothing. Exits 78 on a bad configuration, 74 when the catalogue \
-            cannot be opened or migrated.
+            binary; running it again applies nothing. Block keys from before migration 0019 get their conflict \
+            sketches here too (the daemon does it at start otherwise). Exits 78 on a bad configuration, 74 when \
+            the catalogue cannot be opened or migrated.
             """
     )
 
@@ -68,6 +70,8 @@ struct Migrate: ParsableCommand {
             let store = try CatalogStore(path: config.databasePath)
             let applied = try store.appliedMigrations()
             print("\(config.databasePath): \(applied.count) migration(s) applied: \(applied.joined(separator: ", "))")
+            let sketched = try store.fillMissingConflictSketches(matcher: EngineMatcher())
+            if sketched > 0 { print("\(config.databasePath): conflict sketches filled for \(sketched) block keys") }
         } catch {
             StandardError.write("calisd: cannot migrate \(config.databasePath): \(error)")
             throw ExitCode(CalisdExit.ioError)
