@@ -59,15 +59,6 @@ public enum CalisdDaemon {
             throw DaemonError.store("cannot build the search index of \(config.databasePath): \(error)")
         }
         let matcher = EngineMatcher()
-        do {
-            // Once, for block keys written before the schema kept sketches; minutes at 8 M records.
-            let sketched = try StartupExtension.during(notifier, status: "filling the conflict sketches of existing block keys") {
-                try store.fillMissingConflictSketches(matcher: matcher)
-            }
-            if sketched > 0 { logger.notice("conflict sketches filled for existing block keys", metadata: ["calisd.count": "\(sketched)"]) }
-        } catch {
-            throw DaemonError.store("cannot fill the conflict sketches of \(config.databasePath): \(error)")
-        }
         let openFiles = Self.raiseOpenFilesLimit()
         logger.info("open files limit", metadata: ["calisd.nofile": "\(openFiles)"])
         let live = LiveSettings(Self.liveValues(config))
@@ -125,6 +116,10 @@ public enum CalisdDaemon {
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reload),
                     .init(service: RetentionService(store: store, retention: retention, logger: logger)),
+                    // Ends once the fill is done (or at once when there is none); the others go on.
+                    .init(
+                        service: ConflictSketchService(store: store, matcher: matcher, logger: logger),
+                        successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                     // Last, so it is the first to hear of shutdown and says STOPPING=1 at once.
                     .init(service: companion),
                 ],

@@ -55,14 +55,15 @@ struct ConflictSketch: Equatable {
     /// True only when ``PairComparison`` vetoes every pair of records with these sketches, in the order it
     /// checks: explicit conflicts and identifiers first, then (for books, not serials) extents and years.
     static func conflicts(_ a: ConflictSketch, _ b: ConflictSketch) -> Bool {
-        for field in [material, language] {
-            if let x = field.value(a.bits), let y = field.value(b.bits), x != y { return true }
+        func differ(_ field: Field) -> Bool {
+            guard let x = field.value(a.bits), let y = field.value(b.bits) else { return false }
+            return x != y
         }
-        for mask in [isbns, oclcs] {
-            let x = mask.raw(a.bits)
-            let y = mask.raw(b.bits)
-            if x != 0 && y != 0 && x & y == 0 { return true }
+        func disjoint(_ mask: Field) -> Bool {
+            let (x, y) = (mask.raw(a.bits), mask.raw(b.bits))
+            return x != 0 && y != 0 && x & y == 0
         }
+        if differ(material) || differ(language) || disjoint(isbns) || disjoint(oclcs) { return true }
         if (a.bits | b.bits) & serial != 0 { return false }
         let kinds = (extentKind.raw(a.bits), extentKind.raw(b.bits))
         let extents = (extentValue.raw(a.bits), extentValue.raw(b.bits))

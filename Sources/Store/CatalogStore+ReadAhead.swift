@@ -5,10 +5,11 @@ import Synchronization
 extension CatalogStore {
     /// Reads, several at once, the pages that committing `records` for `member` will read: each record's stored
     /// version and, for a record that will be placed, its block keys' rows and the master and members of each
-    /// candidate union record that no row's conflict sketch rules out. A catalogue larger than the page cache otherwise has the writer wait for each of
-    /// those pages in turn, one disk read at a time (at 8 M records, most of its time). Read ahead, they are in
-    /// the cache when it comes to them. Nothing is written, and nothing depends on it: a page the writer changed
-    /// meanwhile is read again, and a failed read only loses the head start.
+    /// candidate union record that no row's conflict sketch rules out. A catalogue larger than the page cache
+    /// otherwise has the writer wait for each of those pages in turn, one disk read at a time (at 8 M records,
+    /// most of its time). Read ahead, they are in the cache when it comes to them. Nothing is written, and
+    /// nothing depends on it: a page the writer changed meanwhile is read again, and a failed read only loses the
+    /// head start.
     ///
     /// It reads on connections of its own, never the pool's readers, which the API answers from.
     /// - Returns: how many records' candidates it read (an unchanged record, a deletion or holdings are not placed).
@@ -56,7 +57,7 @@ final class ReadAheadLanes: Sendable {
             lane.queue.async(group: group) { [path] in
                 lane.connection.withLock { connection in
                     do {
-                        if connection == nil { connection = try Self.open(path) }
+                        if connection == nil { connection = try Self.openReadOnly(path, label: "calisd.read-ahead") }
                         let done = try connection?.read { db in try read(db, stride(from: number, to: count, by: used)) }
                         total.value.add(done ?? 0, ordering: .relaxed)
                     } catch {
@@ -69,11 +70,12 @@ final class ReadAheadLanes: Sendable {
         return total.value.load(ordering: .relaxed)
     }
 
-    private static func open(_ path: String) throws -> DatabaseQueue {
+    /// A read-only connection of its own, outside the pool.
+    static func openReadOnly(_ path: String, label: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(1)
-        configuration.label = "calisd.read-ahead"
+        configuration.label = label
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 }

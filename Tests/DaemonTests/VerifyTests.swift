@@ -52,3 +52,35 @@ struct VerifyTests {
         #expect(worse.stdoutText.contains("keys reach no row naming their record's union record"), "\(worse.stdoutText)")
     }
 }
+
+extension VerifyTests {
+    @Test("after a restart, a service fills the block keys from before conflict sketches and logs it; then the catalogue verifies")
+    func sketchesFilledWhileServing() async throws {
+        let daemon = try await DaemonSupport.started()
+        defer { daemon.remove() }
+        let books = Array(try DaemonSupport.locBooks().prefix(20))
+        try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "a.mrc")
+        try daemon.drop(try DaemonSupport.iso(Array(books.prefix(10))), member: "M002", name: "b.mrc")
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        _ = try await DaemonSupport.waitForFinished(daemon, member: "M002", count: 1)
+        #expect(try await daemon.stop() == 0)
+        let catalogue = daemon.stateDirectory + "/catalogue.sqlite"
+        // As a catalogue from before migration 0019 is after it.
+        let aged = try ProcessRunner.run("sqlite3", [
+            catalogue, "UPDATE block_keys SET conflict_sketch = NULL; INSERT INTO conflict_sketch_fill (pending) VALUES (1)",
+        ])
+        #expect(aged.status == 0, "\(aged.stderrText)")
+        try await daemon.start()
+        #expect(try await DaemonSupport.status(daemon).records.source == 30)
+        try await waitUntil("the conflict sketches are filled", timeout: .seconds(60)) {
+            daemon.log.contains("conflict sketches filled for existing block keys")
+        }
+        let left = try ProcessRunner.run("sqlite3", [
+            catalogue, ".timeout 10000",
+            "SELECT count(*) FROM block_keys WHERE conflict_sketch IS NULL; SELECT count(*) FROM conflict_sketch_fill; SELECT count(*) > 0 FROM block_keys",
+        ])
+        #expect(left.stdoutText == "0\n0\n1\n", "\(left.stdoutText)\(left.stderrText)")
+        let verified = try daemon.ctl("verify")
+        #expect(verified.status == 0 && verified.stdoutText.contains("every block key's conflict sketch is its record's"), "\(verified.stdoutText)")
+    }
+}

@@ -108,15 +108,15 @@ struct ConflictSketchTests {
     }
 }
 
+private final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
 /// The engine, counting the master comparisons placement makes: each is a master's record read from the catalogue.
 private struct CountingMatcher: UnionMatcher {
     let engine = EngineMatcher()
     let sketches: Bool
     let masterComparisons = Counter()
-
-    final class Counter: Sendable {
-        let value = Atomic<Int>(0)
-    }
 
     var ruleVersion: String { engine.ruleVersion }
     var fallbackKinds: Set<String> { engine.fallbackKinds }
@@ -186,21 +186,32 @@ extension ConflictSketchTests {
         #expect(failed.isEmpty, "\(failed)")
     }
 
-    @Test("rows written before sketches are filled once from their records; a wrong sketch is what verify reports")
+    @Test("rows written before sketches are filled from their records, once; a stopped fill goes on where it stopped; a wrong sketch is what verify reports")
     func fillAndVerify() throws {
         let records = Array(try Self.benchmarkRecords().prefix(400))
         let store = try CatalogStore.inMemory()
         let matcher = EngineMatcher()
-        #expect(try store.fillMissingConflictSketches(matcher: matcher) == 0, "a new catalogue has nothing to fill")
+        #expect(try store.fillMissingConflictSketches(matcher: matcher) == .init(filled: 0, finished: true), "a new catalogue has nothing to fill")
         try Self.load(records, into: store, matcher: matcher)
-        let kept = try store.writer.read { db in try Row.fetchAll(db, sql: "SELECT hash, source_id, conflict_sketch FROM block_keys ORDER BY 1, 2") }
-        // As a catalogue from before migration 0019 is after it: rows without sketches, and the fill pending.
+        func rows() throws -> [Row] {
+            try store.writer.read { db in try Row.fetchAll(db, sql: "SELECT hash, source_id, conflict_sketch FROM block_keys ORDER BY 1, 2") }
+        }
+        let kept = try rows()
+        // As a catalogue from before migration 0019 is after it: rows without sketches, the fill pending.
         try store.writer.write { db in
             try db.execute(sql: "UPDATE block_keys SET conflict_sketch = NULL; INSERT INTO conflict_sketch_fill (pending) VALUES (1)")
         }
-        #expect(try store.fillMissingConflictSketches(matcher: matcher) == kept.count)
-        #expect(try store.writer.read { db in try Row.fetchAll(db, sql: "SELECT hash, source_id, conflict_sketch FROM block_keys ORDER BY 1, 2") } == kept)
-        #expect(try store.fillMissingConflictSketches(matcher: matcher) == 0, "filled once")
+        #expect(try store.fillMissingConflictSketches(matcher: matcher) { true } == .init(filled: 0, finished: false))
+        // Stopped before the 101st of its 256 slices: about 100/256 of the rows filled, the rest still to do.
+        let asked = Counter()
+        let stopped = try store.fillMissingConflictSketches(matcher: matcher) { asked.value.add(1, ordering: .relaxed).newValue > 100 }
+        #expect(!stopped.finished && stopped.filled > kept.count / 5 && stopped.filled < kept.count * 3 / 5, "\(stopped) of \(kept.count)")
+        #expect(try store.conflictSketchesPending())
+        let rest = try store.fillMissingConflictSketches(matcher: matcher)
+        #expect(rest == .init(filled: kept.count - stopped.filled, finished: true))
+        #expect(try rows() == kept)
+        #expect(try !store.conflictSketchesPending())
+        #expect(try store.fillMissingConflictSketches(matcher: matcher) == .init(filled: 0, finished: true), "filled once")
         #expect(try store.verify(matcher: matcher).allSatisfy(\.ok))
         try store.writer.write { db in
             try db.execute(sql: "UPDATE block_keys SET conflict_sketch = conflict_sketch + 1 WHERE (hash, source_id) = (SELECT hash, source_id FROM block_keys LIMIT 1)")

@@ -55,7 +55,7 @@ struct Migrate: ParsableCommand {
         discussion: """
             Creates the state folder and the catalogue if they do not exist. The migrations are carried in the \
             binary; running it again applies nothing. Block keys from before migration 0019 get their conflict \
-            sketches here too (the daemon does it at start otherwise). Exits 78 on a bad configuration, 74 when \
+            sketches here too (the daemon does it while it serves otherwise). Exits 78 on a bad configuration, 74 when \
             the catalogue cannot be opened or migrated.
             """
     )
@@ -70,7 +70,7 @@ struct Migrate: ParsableCommand {
             let store = try CatalogStore(path: config.databasePath)
             let applied = try store.appliedMigrations()
             print("\(config.databasePath): \(applied.count) migration(s) applied: \(applied.joined(separator: ", "))")
-            let sketched = try store.fillMissingConflictSketches(matcher: EngineMatcher())
+            let sketched = try store.fillMissingConflictSketches(matcher: EngineMatcher()).filled
             if sketched > 0 { print("\(config.databasePath): conflict sketches filled for \(sketched) block keys") }
         } catch {
             StandardError.write("calisd: cannot migrate \(config.databasePath): \(error)")
