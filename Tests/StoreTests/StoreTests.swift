@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import Store
@@ -33,6 +34,23 @@ struct StoreTests {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
             #expect(migration.sql + "\n" == text, "\(file) changed: run scripts/embed-migrations.py")
         }
+    }
+
+    @Test("a migration keeps foreign keys on: no foreign_key_check of the whole catalogue, which costs a random read a row at millions of records")
+    func migrationsLeaveForeignKeysOn() throws {
+        final class Traced: Sendable {
+            let statements = Mutex<[String]>([])
+        }
+        let traced = Traced()
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            db.trace { event in traced.statements.withLock { $0.append("\(event)") } }
+        }
+        _ = try CatalogStore(writer: try DatabaseQueue(configuration: configuration))
+        let statements = traced.statements.withLock { $0 }
+        #expect(statements.contains { $0.contains("ALTER TABLE block_keys ADD COLUMN conflict_sketch") }, "the migrations ran")
+        #expect(!statements.contains { $0.contains("foreign_key_check") || $0.contains("foreign_keys = OFF") })
     }
 
     @Test("opening applies every migration once, on a queue and on a WAL pool")
