@@ -485,20 +485,26 @@ extension EngineTests {
         let store = try CatalogStore.inMemory()
         let matcher = EngineMatcher()
         for code in ["A", "B", "C"] { _ = try store.addMember(code: code, name: code) }
-        func submit(_ member: String, _ record: IncomingRecord) throws {
+        // Each copy a second later: a later copy is the master only when it is as good as the earlier ones.
+        var clock: Int64 = 1_700_000_000
+        func submit(_ member: String, _ record: MARCRecord, deleted: Bool = false) throws {
             let file = try store.beginFile(member: member, name: "f", sha256: "0", size: 0, mode: "incremental")
-            _ = try store.commitBatch(fileID: file, member: member, records: [record], progress: 1, matcher: matcher)
+            var incoming = try Self.incoming(record, id: "1", deleted: deleted)
+            // As ingest ranks them (same encoding level): the record with both scripts has more fields.
+            incoming.quality = record.fieldCount
+            clock += 1
+            _ = try store.commitBatch(fileID: file, member: member, records: [incoming], progress: 1, matcher: matcher, now: clock)
         }
         func union(_ member: String) throws -> Int64? { try store.sourceRecord(member: member, localID: "1")?.unionID }
         // A carries both scripts; B only the romanisation, C only the vernacular: B and C match A, not each other.
-        try submit("A", try Self.incoming(Self.chineseBook(), id: "1"))
-        try submit("B", try Self.incoming(Self.chineseBook(vernacular: false), id: "1"))
-        try submit("C", try Self.incoming(Self.chineseBook(romanised: false), id: "1"))
+        try submit("A", Self.chineseBook())
+        try submit("B", Self.chineseBook(vernacular: false))
+        try submit("C", Self.chineseBook(romanised: false))
         let cluster = try #require(try union("A"))
         #expect(try union("B") == cluster && union("C") == cluster)
 
         // A withdraws its record: nothing holds B and C together any more.
-        try submit("A", try Self.incoming(Self.chineseBook(), id: "1", deleted: true))
+        try submit("A", Self.chineseBook(), deleted: true)
         let b = try #require(try union("B"))
         let c = try #require(try union("C"))
         #expect(b != c)
