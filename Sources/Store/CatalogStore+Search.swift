@@ -79,27 +79,47 @@ public struct SearchHit: Sendable, Equatable {
 
 extension CatalogStore {
     /// Union records whose records match an FTS5 expression, best first (bm25 with titles weighed over authors
-    /// over publishers; a union record ranks by its best-matching record), `limit` from `offset`.
+    /// over publishers), `limit` from `offset`. A union record ranks by its best-matching record, the lower source
+    /// id first among equal scores, so the page needs only the best records: a common word's hits are ranked,
+    /// but only the first few are looked up in their clusters.
     public func search(match: String, limit: Int, offset: Int) throws -> [SearchHit] {
-        try writer.read { db in
+        let wanted = offset + limit
+        guard limit > 0, offset >= 0 else { return [] }
+        return try writer.read { db in
             do {
-                return try Row.fetchAll(
-                    db,
-                    sql: """
-                        WITH matched AS MATERIALIZED (
-                            SELECT rowid AS source_id, bm25(record_search, 10.0, 3.0, 1.0) AS score
-                            FROM record_search WHERE record_search MATCH ?
-                        )
-                        SELECT c.union_id, min(matched.score) AS score
-                        FROM matched JOIN cluster_members c ON c.source_id = matched.source_id
-                        GROUP BY c.union_id ORDER BY score, c.union_id LIMIT ? OFFSET ?
-                        """, arguments: [match, limit, offset]
-                ).map { SearchHit(unionID: $0[0], score: $0[1]) }
+                let best = try db.cachedStatement(sql: Self.bestMatchingRecords)
+                // Most hits' clusters hold one or two records: a few times the page is usually enough.
+                var window = max(wanted * 4, 64)
+                while true {
+                    var seen: Set<Int64> = []
+                    var hits: [SearchHit] = []
+                    var ranked = 0
+                    let rows = try Row.fetchCursor(best, arguments: [match, window])
+                    while let row = try rows.next() {
+                        ranked += 1
+                        // Every indexed record is in a cluster; the outer join only lets `ranked` count them all.
+                        guard let unionID = row[0] as Int64?, seen.insert(unionID).inserted else { continue }
+                        hits.append(SearchHit(unionID: unionID, score: row[1]))
+                    }
+                    // Every union record not seen ranks after every record read, so these are the first ones.
+                    if hits.count >= wanted || ranked < window { return Array(hits.dropFirst(offset).prefix(limit)) }
+                    window *= 8
+                }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                 throw StoreError(.invalid, "the search cannot be run: \(error.message ?? "\(error)")", cause: error)
             }
         }
     }
+
+    /// The best `?2` records matching `?1` and their union records, best first.
+    static let bestMatchingRecords = """
+        WITH best AS MATERIALIZED (
+            SELECT rowid AS source_id, bm25(record_search, 10.0, 3.0, 1.0) AS score
+            FROM record_search WHERE record_search MATCH ?1 ORDER BY score, rowid LIMIT ?2
+        )
+        SELECT c.union_id, best.score FROM best LEFT JOIN cluster_members c ON c.source_id = best.source_id
+        ORDER BY best.score, best.source_id
+        """
 
     /// Indexes the active records the search index does not hold yet (a catalogue from before search, or one
     /// restored), `batchSize` per transaction. Returns how many were indexed.
