@@ -83,8 +83,10 @@ extension CatalogStore {
     /// id first among equal scores, so the page needs only the best records: a common word's hits are ranked,
     /// but only the first few are looked up in their clusters.
     public func search(match: String, limit: Int, offset: Int) throws -> [SearchHit] {
+        // No catalogue holds 2^30 union records; the bounds keep the window's arithmetic from overflowing.
+        guard limit > 0, offset >= 0, offset < 1 << 30 else { return [] }
+        let limit = min(limit, 1 << 30)
         let wanted = offset + limit
-        guard limit > 0, offset >= 0 else { return [] }
         return try writer.read { db in
             do {
                 let best = try db.cachedStatement(sql: Self.bestMatchingRecords)

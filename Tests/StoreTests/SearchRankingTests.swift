@@ -74,6 +74,10 @@ struct SearchRankingTests {
                 #expect(differing == nil, "\(match), pages of \(limit): \(pages.count) hits against \(whole.count), first difference at \(differing ?? -1)")
             }
             #expect(try store.search(match: match, limit: 5, offset: whole.count + 3).isEmpty)
+            // Offsets and sizes beyond any catalogue: no overflow, an empty page or every hit.
+            #expect(try store.search(match: match, limit: 5, offset: Int.max).isEmpty)
+            #expect(try store.search(match: match, limit: Int.max, offset: 0) == whole)
+            #expect(try store.search(match: match, limit: 0, offset: 0).isEmpty)
         }
     }
 
