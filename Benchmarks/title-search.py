@@ -6,9 +6,9 @@
 NAME is a state folder under Benchmarks/work that `growth.py --name NAME` grew, its daemon stopped. Each round
 starts each binary in turn on it (the same catalogue, nothing loading) and times, with h2load on one connection,
 `GET /v1/search?title=` of the growth curve's ten common words: the first page, then the tenth page (20 a page).
-Before each binary's turn the first page of every word is asked once and not timed, so the turns start from the
-same warm page cache. The pages each binary answered are compared: the same union records, in the same order
-unless their scores are equal.
+In each turn the first and tenth pages of every word are asked once, untimed, before h2load runs, so each turn's
+timing starts with those pages read. The pages each binary answered are compared: the same union records, in the
+same order unless their scores are equal (a group of equal scores cut by a page's end shows as a difference).
 """
 import argparse
 import base64
