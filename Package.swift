@@ -136,6 +136,7 @@ let package = Package(
                 "APITypes",
                 "Dedup",
                 "Ingest",
+                "Search",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

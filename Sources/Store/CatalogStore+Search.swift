@@ -64,10 +64,26 @@ final class SearchIndexWriter {
         guard case .set(let text) = change else { return }
         let fields = text ?? RecordSearchText(title: "", author: "", publisher: "")
         insert.bind(1, sourceID)
-        insert.bind(2, fields.title)
-        insert.bind(3, fields.author)
-        insert.bind(4, fields.publisher)
+        insert.bind(2, Self.eachWordOnce(fields.title))
+        insert.bind(3, Self.eachWordOnce(fields.author))
+        insert.bind(4, Self.eachWordOnce(fields.publisher))
         try insert.run()
+    }
+
+    /// A column's words as FTS5 reads them (split at anything but letters and numbers), each once, in their first
+    /// order. A word's count in a column then never ranks a record, so a column-bound search ranks as its records'
+    /// lengths do (`SearchRanking`). When a title repeats a word ("History of history"), the repetition says little
+    /// about what a reader looks for.
+    static func eachWordOnce(_ text: String) -> String {
+        // Most text is ASCII words and spaces, and splits at the spaces alone.
+        let spacedASCII = text.utf8.allSatisfy { $0 == 0x20 || ($0 < 0x80 && SearchRanking.isWordScalar(Unicode.Scalar($0))) }
+        let words: [Substring] =
+            spacedASCII
+            ? text.split(separator: " ")
+            : text.unicodeScalars.split { !SearchRanking.isWordScalar($0) }.map { Substring(String(String.UnicodeScalarView($0))) }
+        var seen: Set<Substring> = []
+        let once = words.filter { seen.insert($0).inserted }
+        return spacedASCII && once.count == words.count ? text : once.joined(separator: " ")
     }
 }
 
@@ -89,6 +105,9 @@ extension CatalogStore {
         let wanted = offset + limit
         return try writer.read { db in
             do {
+                if SearchRanking.followsLength(match), let page = try Self.shortestRecordsFirst(db, match: match, offset: offset, limit: limit) {
+                    return page
+                }
                 let best = try db.cachedStatement(sql: Self.bestMatchingRecords)
                 // Most hits' clusters hold one or two records: a few times the page is usually enough.
                 var window = max(wanted * 4, 64)
@@ -122,6 +141,62 @@ extension CatalogStore {
         SELECT c.union_id, best.score FROM best LEFT JOIN cluster_members c ON c.source_id = best.source_id
         ORDER BY best.score, best.source_id
         """
+
+    /// The page ranked by the hits' token counts, read from FTS5's own `record_search_docsize`, and only the page's
+    /// records scored with bm25: for a common word this reads a row of sizes a hit where bm25 would step a statement
+    /// of its own a hit. For expressions `SearchRanking.followsLength` accepts, the order is bm25's. nil when a
+    /// row of sizes is not three columns as FTS5 writes them (a newer SQLite's format, say): bm25 ranks instead.
+    static func shortestRecordsFirst(_ db: Database, match: String, offset: Int, limit: Int) throws -> [SearchHit]? {
+        let sized = try RawStatement(
+            db, "SELECT r.rowid, d.sz FROM record_search r LEFT JOIN record_search_docsize d ON d.id = r.rowid WHERE record_search MATCH ?")
+        defer { sized.reset() }
+        sized.bind(1, match)
+        // Token count above source id in one integer, so one sort of integers ranks them.
+        let sourceBits = 40
+        var ranked: [UInt64] = []
+        while try sized.step() {
+            let sourceID = sized.int64(0)
+            guard sourceID >= 0, sourceID < 1 << sourceBits,
+                let tokens = sized.withBlob(1, SearchRanking.tokenCount), tokens < 1 << (63 - sourceBits)
+            else { return nil }
+            ranked.append(UInt64(tokens) << sourceBits | UInt64(sourceID))
+        }
+        ranked.sort()
+
+        let cluster = try RawStatement(db, "SELECT union_id FROM cluster_members WHERE source_id = ?")
+        var seen: Set<Int64> = []
+        var best: [(unionID: Int64, sourceID: Int64)] = []
+        for key in ranked {
+            if best.count == offset + limit { break }
+            let sourceID = Int64(key & (1 << sourceBits - 1))
+            cluster.bind(1, sourceID)
+            defer { cluster.reset() }
+            // A union record ranks at its best record.
+            guard try cluster.step(), seen.insert(cluster.int64(0)).inserted else { continue }
+            best.append((cluster.int64(0), sourceID))
+        }
+        let page = best.dropFirst(offset)
+        guard !page.isEmpty else { return [] }
+
+        // `+rowid`: the IN list must not become FTS5's rowid lookups, where bm25 cannot run.
+        let scored = try RawStatement(
+            db,
+            """
+            SELECT rowid, bm25(record_search, 10.0, 3.0, 1.0) FROM record_search
+            WHERE record_search MATCH ?1 AND +rowid IN (SELECT value FROM json_each(?2))
+            """)
+        defer { scored.reset() }
+        scored.bind(1, match)
+        scored.bind(2, "[" + page.map { String($0.sourceID) }.joined(separator: ",") + "]")
+        var scores: [Int64: Double] = [:]
+        while try scored.step() { scores[scored.int64(0)] = scored.double(1) }
+        var hits: [SearchHit] = []
+        for entry in page {
+            guard let score = scores[entry.sourceID] else { return nil }
+            hits.append(SearchHit(unionID: entry.unionID, score: score))
+        }
+        return hits
+    }
 
     /// Indexes the active records the search index does not hold yet (a catalogue from before search, or one
     /// restored), `batchSize` per transaction. Returns how many were indexed.
@@ -159,5 +234,81 @@ extension CatalogStore {
             }
             total += texts.count
         }
+    }
+}
+
+/// When the hits' lengths alone give bm25's order, and how FTS5 stores a record's lengths.
+enum SearchRanking {
+    static let columns: Set<Substring> = ["title", "author", "publisher"]
+
+    /// Whether `match` is a conjunction of quoted words each bound to one column, as `SearchTokens.match(_:column:)`
+    /// writes them (`title : "word" AND author : "name"`).
+    ///
+    /// Then bm25 ranks as the records' token counts do, shortest first. Every hit holds every word in its column, and
+    /// the index holds a word once a column, so each word's weighed frequency is the same in every hit, and FTS5's
+    /// bm25 varies only with the record's token count, all columns together, falling as it grows. Anything else
+    /// (OR, NOT, NEAR, groups, a prefix, a word of any column) is ranked by bm25. (The index text is folded before it
+    /// is stored, so two words that differ only in case, which FTS5 would count as one word twice, do not arise.)
+    static func followsLength(_ match: String) -> Bool {
+        var rest = Substring(match)
+        while true {
+            let column = rest.prefix { $0.isASCII && $0.isLetter }
+            guard columns.contains(column) else { return false }
+            rest = rest.dropFirst(column.count)
+            guard rest.hasPrefix(" : \""), let term = oneWordTermEnd(rest.dropFirst(3)) else { return false }
+            rest = rest[term...]
+            if rest.isEmpty { return true }
+            guard rest.hasPrefix(" AND ") else { return false }
+            rest = rest.dropFirst(5)
+        }
+    }
+
+    /// Where the quoted word that `text` starts with ends, past its closing quote: letters and digits only, so that
+    /// FTS5 reads it as one word, found at most once in a column (`SearchIndexWriter.eachWordOnce`).
+    private static func oneWordTermEnd(_ text: Substring) -> Substring.Index? {
+        guard text.first == "\"" else { return nil }
+        let word = text.dropFirst().prefix { $0 != "\"" }
+        guard !word.isEmpty, word.endIndex < text.endIndex,
+            word.unicodeScalars.allSatisfy({ isWordScalar($0) })
+        else { return nil }
+        return text.index(after: word.endIndex)
+    }
+
+    /// Letters, numbers and private-use characters: what FTS5's unicode61 keeps inside a word (it splits at marks,
+    /// punctuation and spaces).
+    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+            .decimalNumber, .letterNumber, .otherNumber, .privateUse:
+            true
+        default: false
+        }
+    }
+
+    /// A record's token count, all columns together, from its `record_search_docsize` row: one SQLite varint per
+    /// column. nil unless it is exactly the three columns.
+    static func tokenCount(_ sizes: UnsafeRawBufferPointer) -> UInt64? {
+        var total: UInt64 = 0
+        var position = 0
+        for _ in 0..<columns.count {
+            var value: UInt64 = 0
+            var length = 0
+            while true {
+                guard position < sizes.count else { return nil }
+                let byte = sizes[position]
+                position += 1
+                length += 1
+                // The ninth byte of an SQLite varint carries eight bits.
+                if length == 9 {
+                    value = value << 8 | UInt64(byte)
+                    break
+                }
+                value = value << 7 | UInt64(byte & 0x7F)
+                if byte & 0x80 == 0 { break }
+            }
+            guard value < 1 << 32 else { return nil }
+            total += value
+        }
+        return position == sizes.count ? total : nil
     }
 }

@@ -144,6 +144,34 @@ struct ConfigCommandTests {
         #expect(second.status == 0 && !second.stdoutText.contains("conflict sketches"), "\(second.stdoutText)")
     }
 
+    @Test(
+        "migrate indexes the records the search index does not hold (all of them after migration 0020), once, each word once",
+        .enabled(if: ProcessRunner.find("sqlite3") != nil, "needs sqlite3"))
+    func migrateBuildsTheSearchIndex() throws {
+        let directory = try MarcCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.write("state_dir = \"state\"\n", in: directory)
+        #expect(try Self.run("migrate", "--config", path).status == 0)
+        let database = directory.appendingPathComponent("state/catalogue.sqlite").path
+        // A real LoC record, as a catalogue holds it before its index is built again.
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: MarcCommandTests.fixture("loc-books-50.mrc"))))
+        let length = Int(String(decoding: bytes.prefix(5), as: UTF8.self)) ?? 0
+        #expect(length > 24)
+        let hex = bytes.prefix(length).map { String(format: "%02x", $0) }.joined()
+        let setUp = try ProcessRunner.run("sqlite3", [database, """
+            INSERT INTO members (code, name, created_at) VALUES ('A', 'A', 0);
+            INSERT INTO source_records (id, member, local_id, flavour, original_encoding, record, content_hash, updated_at)
+            VALUES (1, 'A', '1', 'marc21', 'utf-8', x'\(hex)', x'00', 0);
+            """])
+        #expect(setUp.status == 0, "\(setUp.stderrText)")
+        let first = try Self.run("migrate", "--config", path)
+        #expect(first.status == 0 && first.stdoutText.contains("\(database): search index built for 1 records\n"), "\(first.stdoutText)")
+        let row = try ProcessRunner.run("sqlite3", [database, "SELECT rowid, title <> '' FROM record_search"])
+        #expect(row.stdoutText == "1|1\n")
+        let second = try Self.run("migrate", "--config", path)
+        #expect(second.status == 0 && !second.stdoutText.contains("search index"), "\(second.stdoutText)")
+    }
+
     @Test("migrate on a file that is not a catalogue, or a state folder it cannot create, exits 74")
     func migrateFailures() throws {
         let directory = try MarcCommandTests.scratch()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import Dedup
 import Foundation
+import Search
 import Store
 
 /// Options naming the configuration file.
@@ -54,8 +55,9 @@ struct Migrate: ParsableCommand {
         abstract: "Apply pending schema migrations to the catalogue, and exit.",
         discussion: """
             Creates the state folder and the catalogue if they do not exist. The migrations are carried in the \
-            binary; running it again applies nothing. Block keys from before migration 0019 get their conflict \
-            sketches here too (the daemon does it while it serves otherwise). Exits 78 on a bad configuration, 74 when \
+            binary; running it again applies nothing. Records the search index does not hold (all of them after \
+            migration 0020) are indexed, and block keys from before migration 0019 get their conflict sketches, here \
+            too: the daemon does both otherwise, the index before it serves. Exits 78 on a bad configuration, 74 when \
             the catalogue cannot be opened or migrated.
             """
     )
@@ -70,6 +72,8 @@ struct Migrate: ParsableCommand {
             let store = try CatalogStore(path: config.databasePath)
             let applied = try store.appliedMigrations()
             print("\(config.databasePath): \(applied.count) migration(s) applied: \(applied.joined(separator: ", "))")
+            let indexed = try store.indexMissingSearchText { SearchText.of($0) }
+            if indexed > 0 { print("\(config.databasePath): search index built for \(indexed) records") }
             let sketched = try store.fillMissingConflictSketches(matcher: EngineMatcher()).filled
             if sketched > 0 { print("\(config.databasePath): conflict sketches filled for \(sketched) block keys") }
         } catch {
