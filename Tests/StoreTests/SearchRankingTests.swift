@@ -84,8 +84,8 @@ struct SearchRankingTests {
         }
     }
 
-    /// Ranked by bm25 (any column, OR), and by length (terms bound to a column, as the API writes them), including a
-    /// prefix that matches two words of one title and terms of two columns.
+    /// Ranked by bm25 (any column, OR, a prefix that matches two words of one title), and by length (words bound to a
+    /// column, as the API writes them, in one column or two, a word repeated in some titles).
     static let expressions = [
         "history", "economics", "history AND england", "history OR economics", "chinese", "nothing",
         #"title : "history""#, #"title : "economics" AND title : "of""#, #"title : "e"*"#,
