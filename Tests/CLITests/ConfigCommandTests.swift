@@ -12,6 +12,13 @@ struct ConfigCommandTests {
         try ProcessRunner.run(MarcCommandTests.binary, arguments)
     }
 
+    /// A catalogue that `migrate` created in `directory`: the configuration's path and the database's.
+    static func migratedCatalogue(in directory: URL) throws -> (config: String, database: String) {
+        let path = try write("state_dir = \"state\"\n", in: directory)
+        #expect(try run("migrate", "--config", path).status == 0)
+        return (path, directory.appendingPathComponent("state/catalogue.sqlite").path)
+    }
+
     static func write(_ text: String, in directory: URL, name: String = "calisd.toml") throws -> String {
         let file = directory.appendingPathComponent(name)
         try Data(text.utf8).write(to: file)
@@ -123,9 +130,7 @@ struct ConfigCommandTests {
     func migrateFillsConflictSketches() throws {
         let directory = try MarcCommandTests.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = try Self.write("state_dir = \"state\"\n", in: directory)
-        #expect(try Self.run("migrate", "--config", path).status == 0)
-        let database = directory.appendingPathComponent("state/catalogue.sqlite").path
+        let (path, database) = try Self.migratedCatalogue(in: directory)
         // As an older catalogue is after the migration: rows without sketches, the fill still to do.
         let keys = "'material' || char(31) || 'am' || char(30) || 'isbn' || char(31) || '9780306406157' || char(30) || 'year' || char(31) || '1999'"
         let setUp = try ProcessRunner.run("sqlite3", [database, """
@@ -145,14 +150,12 @@ struct ConfigCommandTests {
     }
 
     @Test(
-        "migrate indexes the records the search index does not hold (all of them after migration 0020), once, each word once",
+        "migrate indexes the records the search index does not hold (all of them after migration 0020), once",
         .enabled(if: ProcessRunner.find("sqlite3") != nil, "needs sqlite3"))
     func migrateBuildsTheSearchIndex() throws {
         let directory = try MarcCommandTests.scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = try Self.write("state_dir = \"state\"\n", in: directory)
-        #expect(try Self.run("migrate", "--config", path).status == 0)
-        let database = directory.appendingPathComponent("state/catalogue.sqlite").path
+        let (path, database) = try Self.migratedCatalogue(in: directory)
         // A real LoC record, as a catalogue holds it before its index is built again.
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: MarcCommandTests.fixture("loc-books-50.mrc"))))
         let length = Int(String(decoding: bytes.prefix(5), as: UTF8.self)) ?? 0
