@@ -5,198 +5,359 @@ import Darwin
 #endif
 import CLibXML2
 
-/// Reads MARCXML with libxml2's pull parser, a record at a time.
+/// Reads MARCXML with libxml2's SAX2 push parser, a chunk of input at a time, yielding each record as it closes.
 ///
 /// Accepts the MARC21 slim namespace or none (MarcXchange too), a `<collection>` or a bare `<record>`, MARC
 /// records wrapped in SRU or OAI-PMH responses, and a BOM. A document that ends early or is not well-formed
 /// yields the records completed before the fault, then an error diagnostic.
 public final class MARCXMLReader: MARCRecordReader {
+    /// Enough input a call to amortise libxml2's per-call work; records are yielded as they close, so memory
+    /// holds at most one chunk's records.
+    static let chunkSize = 256 * 1024
+
     private let input: XMLInput
-    private var reader: xmlTextReaderPtr?
-    private var open: [RecordBuilder] = []
-    private var element = ElementState.none
-    private var text: [UInt8] = []
-    private var recordNumber = 0
-    private var finished = false
-    private var pending: [MARCReadItem] = []
+    private var chunk = [CChar](repeating: 0, count: MARCXMLReader.chunkSize)
+    /// The callbacks' state sits behind a pointer of its own: reaching it costs no reference count and no
+    /// exclusivity check, which on this path (several callbacks a field) would cost more than the parsing.
+    private let state: UnsafeMutablePointer<XMLParseState>
+    private var pendingStart = 0
 
     public init(source: any ByteSource) {
         calisd_xml_silence_generic_errors()
         input = XMLInput(source: source)
-        let context = Unmanaged.passUnretained(input).toOpaque()
-        reader = xmlReaderForIO(
-            { context, buffer, length in
-                guard let context, let buffer else { return -1 }
-                return Unmanaged<XMLInput>.fromOpaque(context).takeUnretainedValue().read(into: buffer, length: length)
-            },
-            { _ in 0 }, context, nil, nil, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue))
-        if let reader {
-            xmlTextReaderSetStructuredErrorHandler(
-                reader,
-                { context, error in
-                    guard let context, let error else { return }
-                    Unmanaged<XMLInput>.fromOpaque(context).takeUnretainedValue().record(error.pointee)
-                }, context)
-        }
+        state = .allocate(capacity: 1)
+        state.initialize(to: XMLParseState())
     }
 
     deinit {
-        if let reader { xmlFreeTextReader(reader) }
+        if let parser = state.pointee.parser { xmlFreeParserCtxt(parser) }
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     public func next() throws -> MARCReadItem? {
-        while pending.isEmpty && !finished {
-            try step()
+        while pendingStart == state.pointee.pending.count && !state.pointee.finished {
+            state.pointee.pending.removeAll(keepingCapacity: true)
+            pendingStart = 0
+            try feed()
         }
-        return pending.isEmpty ? nil : pending.removeFirst()
+        guard pendingStart < state.pointee.pending.count else { return nil }
+        defer { pendingStart += 1 }
+        return state.pointee.pending[pendingStart]
     }
 
-    private enum ElementState {
+    /// Hands libxml2 the next chunk of input (or the end of it); its callbacks build and queue the records.
+    private func feed() throws {
+        let count = chunk.withUnsafeMutableBufferPointer { input.read(into: $0.baseAddress!, length: Int32($0.count)) }
+        if let error = input.sourceError {
+            input.sourceError = nil
+            if error.code != .corrupt { throw error }
+            state.pointee.finish(error: error.message, sourceEnded: input.sourceEnded)
+            return
+        }
+        guard let parser = state.pointee.parser ?? makeParser() else {
+            state.pointee.finish(error: "the XML parser could not be created", sourceEnded: input.sourceEnded)
+            return
+        }
+        let status = chunk.withUnsafeBufferPointer { xmlParseChunk(parser, $0.baseAddress, max(0, count), count <= 0 ? 1 : 0) }
+        if status != 0 || parser.pointee.wellFormed == 0 {
+            state.pointee.finish(
+                error: state.pointee.firstError ?? "the XML is not well-formed", sourceEnded: input.sourceEnded)
+        } else if count <= 0 {
+            if state.pointee.open.isEmpty {
+                state.pointee.finished = true
+            } else {
+                state.pointee.finish(error: "the document ends inside a record", sourceEnded: input.sourceEnded)
+            }
+        }
+    }
+
+    private func makeParser() -> xmlParserCtxtPtr? {
+        // Only these callbacks: libxml2's own SAX2 handlers take the parser as their context, not this state, and
+        // would build a tree. So no DTD is kept, and an entity it declares is an error.
+        var handler = xmlSAXHandler()
+        handler.initialized = XML_SAX2_MAGIC
+        handler.startElementNs = { context, localName, _, _, _, _, attributeCount, _, attributes in
+            guard let context, let localName else { return }
+            context.assumingMemoryBound(to: XMLParseState.self).pointee.startElement(
+                localName, XMLAttributes(count: Int(attributeCount), values: attributes))
+        }
+        handler.endElementNs = { context, localName, _, _ in
+            guard let context, let localName else { return }
+            context.assumingMemoryBound(to: XMLParseState.self).pointee.endElement(localName)
+        }
+        let characters: charactersSAXFunc = { context, bytes, length in
+            guard let context, let bytes, length > 0 else { return }
+            context.assumingMemoryBound(to: XMLParseState.self).pointee.characters(bytes, Int(length))
+        }
+        handler.characters = characters
+        handler.ignorableWhitespace = characters
+        handler.cdataBlock = characters
+        handler.serror = { context, error in
+            guard let context, let error else { return }
+            context.assumingMemoryBound(to: XMLParseState.self).pointee.record(error.pointee)
+        }
+        let parser = xmlCreatePushParserCtxt(&handler, state, nil, 0, nil)
+        if let parser { xmlCtxtUseOptions(parser, Int32(XML_PARSE_NONET.rawValue)) }
+        state.pointee.parser = parser
+        return parser
+    }
+}
+
+/// SAX2's attributes: five pointers each (local name, prefix, URI, value start, value end).
+private struct XMLAttributes {
+    let count: Int
+    let values: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?
+
+    func value(_ wanted: inout InternedName) -> UnsafeBufferPointer<UInt8>? {
+        guard let values else { return nil }
+        for index in 0..<count {
+            let base = index * 5
+            guard let name = values[base], let start = values[base + 3], let end = values[base + 4] else { continue }
+            if wanted.matches(name) { return UnsafeBufferPointer(start: start, count: end - start) }
+        }
+        return nil
+    }
+}
+
+/// A name libxml2 hands over from its parser's dictionary, where each name is kept once: once this one has been
+/// seen, the address alone says whether a name is it.
+private struct InternedName {
+    let text: StaticString
+    var seenAt: UnsafePointer<xmlChar>?
+
+    init(_ text: StaticString) { self.text = text }
+
+    mutating func matches(_ name: UnsafePointer<xmlChar>) -> Bool {
+        if let seenAt { return name == seenAt }
+        let equal = strcmp(
+            UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self),
+            UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)) == 0
+        if equal { seenAt = name }
+        return equal
+    }
+}
+
+private struct XMLParseState {
+    var parser: xmlParserCtxtPtr?
+    var open: [RecordBuilder] = []
+    var element = ElementState.none
+    /// The leader's text; a field's bytes go straight into its record.
+    var text: [UInt8] = []
+    var recordNumber = 0
+    var finished = false
+    var pending: [MARCReadItem] = []
+    var firstError: String?
+    var firstErrorLine: Int?
+
+    var recordName = InternedName("record")
+    var leaderName = InternedName("leader")
+    var controlFieldName = InternedName("controlfield")
+    var dataFieldName = InternedName("datafield")
+    var subfieldName = InternedName("subfield")
+    var tagName = InternedName("tag")
+    var ind1Name = InternedName("ind1")
+    var ind2Name = InternedName("ind2")
+    var codeName = InternedName("code")
+
+    enum ElementState {
         case none
         case leader
         case controlField(MARCTag?)
         case dataField
-        case subfield([UInt8]?)
+        /// Inside a subfield whose code and text are written.
+        case subfield
+        /// Inside a subfield that is not written: its code is unusable, or its field's tag is.
+        case lostSubfield
     }
 
-    private final class RecordBuilder {
+    private enum Name { case record, leader, controlfield, datafield, subfield }
+
+    struct RecordBuilder {
         var record = MARCRecord()
         var sawLeader = false
         var sawContent = false
-        var field: DataFieldBuilder?
+        /// Where the field being read starts in the record's storage, while one is.
+        var fieldStart: Int?
+        var subfieldStart = 0
         var fieldTag: MARCTag?
         var diagnostics: [(MARCDiagnostic.Severity, MARCDiagnostic.Code, String)] = []
         let byteOffset: Int64
 
         init(byteOffset: Int64) { self.byteOffset = byteOffset }
 
-        func report(_ severity: MARCDiagnostic.Severity, _ code: MARCDiagnostic.Code, _ message: String) {
+        /// Closes the field being read, as a field of the record.
+        mutating func closeField(_ tag: MARCTag, isControl: Bool) {
+            guard let start = fieldStart else { return }
+            record.entries.append(FieldEntry(tag: tag, isControl: isControl, start: start, end: record.storage.count))
+            record.knownSubfieldCount = nil
+            fieldStart = nil
+        }
+
+        /// Drops what was written of the field being read (or, from `from`, of its subfield).
+        mutating func dropField(from: Int? = nil) {
+            guard let start = from ?? fieldStart else { return }
+            record.storage.removeSubrange(start...)
+            if from == nil { fieldStart = nil }
+        }
+
+        mutating func report(_ severity: MARCDiagnostic.Severity, _ code: MARCDiagnostic.Code, _ message: String) {
             diagnostics.append((severity, code, message))
+        }
+
+        mutating func parseTag(_ bytes: UnsafeBufferPointer<UInt8>, kind: String) -> MARCTag? {
+            guard bytes.count == 3 else {
+                report(
+                    .error, .tag,
+                    "a \(kind) tag \"\(String(decoding: bytes, as: UTF8.self))\" is not three characters; field lost")
+                return nil
+            }
+            return MARCTag(bytes[0], bytes[1], bytes[2])
+        }
+
+        mutating func indicator(_ bytes: UnsafeBufferPointer<UInt8>?, which: Int) -> UInt8 {
+            if let bytes, bytes.count == 1 { return bytes[0] }
+            let label = fieldTag?.string ?? "?"
+            guard let bytes else {
+                report(.warning, .indicators, "field \(label) has no ind\(which) attribute; blank assumed")
+                return 0x20
+            }
+            report(.warning, .indicators, "field \(label) ind\(which) is \(bytes.count) characters, not 1")
+            return bytes.first ?? 0x20
         }
     }
 
-    private func step() throws {
-        guard let reader else {
-            finish(error: "the XML reader could not be created")
-            return
+    mutating func record(_ error: xmlError) {
+        guard error.level.rawValue >= XML_ERR_ERROR.rawValue, firstError == nil else { return }
+        var message = error.message.map { String(cString: $0) } ?? "XML error \(error.code)"
+        while message.last?.isWhitespace == true { message.removeLast() }
+        firstError = message
+        firstErrorLine = Int(error.line)
+    }
+
+    private mutating func name(_ localName: UnsafePointer<xmlChar>) -> Name? {
+        switch localName[0] {
+        case UInt8(ascii: "r") where recordName.matches(localName): return .record
+        case UInt8(ascii: "l") where leaderName.matches(localName): return .leader
+        case UInt8(ascii: "c") where controlFieldName.matches(localName): return .controlfield
+        case UInt8(ascii: "d") where dataFieldName.matches(localName): return .datafield
+        case UInt8(ascii: "s") where subfieldName.matches(localName): return .subfield
+        default: return nil
         }
-        let status = xmlTextReaderRead(reader)
-        if let error = input.sourceError {
-            input.sourceError = nil
-            if error.code != .corrupt { throw error }
-            finish(error: error.message)
-            return
-        }
-        if status == 0 {
-            if !open.isEmpty {
-                finish(error: "the document ends inside a record")
-            } else {
-                finished = true
-            }
-            return
-        }
-        if status < 0 {
-            finish(error: input.firstError ?? "the XML is not well-formed")
-            return
-        }
-        let type = xmlTextReaderNodeType(reader)
-        switch type {
-        case 1:  // element start
-            startElement(reader)
-            if xmlTextReaderIsEmptyElement(reader) == 1 { endElement(reader) }
-        case 15:  // element end
-            endElement(reader)
-        case 3, 4, 13, 14:  // text, CDATA, whitespace
-            switch element {
-            case .leader, .controlField, .subfield:
-                if let value = xmlTextReaderConstValue(reader) {
-                    text.append(contentsOf: UnsafeBufferPointer(start: value, count: byteLength(value)))
-                }
-            case .dataField, .none:
-                break
-            }
-        default:
+    }
+
+    mutating func characters(_ bytes: UnsafePointer<xmlChar>, _ length: Int) {
+        switch element {
+        case .leader:
+            text.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+        case .controlField(.some), .subfield:
+            guard !open.isEmpty else { return }
+            open[open.count - 1].record.storage.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+        case .controlField(.none), .dataField, .lostSubfield, .none:
             break
         }
     }
 
-    private func startElement(_ reader: xmlTextReaderPtr) {
-        guard let name = localName(reader) else { return }
+    mutating func startElement(_ localName: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) {
+        guard let name = name(localName) else { return }
+        if case .record = name {
+            open.append(RecordBuilder(byteOffset: Int64(parser.map { xmlByteConsumed($0) } ?? 0)))
+            return
+        }
+        guard !open.isEmpty else { return }
+        let last = open.count - 1
         switch name {
         case .record:
-            open.append(RecordBuilder(byteOffset: Int64(xmlTextReaderByteConsumed(reader))))
+            break
         case .leader:
-            guard let builder = open.last else { return }
-            builder.sawContent = true
+            open[last].sawContent = true
+            open[last].dropField()
             element = .leader
             text.removeAll(keepingCapacity: true)
         case .controlfield:
-            guard let builder = open.last else { return }
-            builder.sawContent = true
-            let tag = attribute(reader, "tag")
-            element = .controlField(tag.flatMap { parseTag($0, builder: builder, kind: "controlfield") })
-            if tag == nil { builder.report(.error, .tag, "a controlfield has no tag attribute; field lost") }
-            text.removeAll(keepingCapacity: true)
+            open[last].sawContent = true
+            open[last].dropField()
+            let tag = attributes.value(&tagName)
+            let parsed = tag.flatMap { open[last].parseTag($0, kind: "controlfield") }
+            if tag == nil { open[last].report(.error, .tag, "a controlfield has no tag attribute; field lost") }
+            if parsed != nil { open[last].fieldStart = open[last].record.storage.count }
+            element = .controlField(parsed)
         case .datafield:
-            guard let builder = open.last else { return }
-            builder.sawContent = true
+            open[last].sawContent = true
+            open[last].dropField()
             element = .dataField
-            let tag = attribute(reader, "tag")
-            builder.fieldTag = tag.flatMap { parseTag($0, builder: builder, kind: "datafield") }
-            if tag == nil { builder.report(.error, .tag, "a datafield has no tag attribute; field lost") }
-            let label = builder.fieldTag?.string ?? "?"
-            let ind1 = indicator(attribute(reader, "ind1"), builder: builder, label: label, which: 1)
-            let ind2 = indicator(attribute(reader, "ind2"), builder: builder, label: label, which: 2)
-            builder.field = DataFieldBuilder(indicators: (ind1, ind2))
-        case .subfield:
-            guard let builder = open.last, case .dataField = element else { return }
-            let code = attribute(reader, "code") ?? []
-            let label = builder.fieldTag?.string ?? "?"
-            if isOneCharacterCode(code) {
-                element = .subfield(code)
-            } else {
-                builder.report(.error, .subfield, "field \(label) has a subfield without a one-character code; subfield lost")
-                element = .subfield(nil)
+            let tag = attributes.value(&tagName)
+            open[last].fieldTag = tag.flatMap { open[last].parseTag($0, kind: "datafield") }
+            if tag == nil { open[last].report(.error, .tag, "a datafield has no tag attribute; field lost") }
+            let ind1 = open[last].indicator(attributes.value(&ind1Name), which: 1)
+            let ind2 = open[last].indicator(attributes.value(&ind2Name), which: 2)
+            // A field without a usable tag is lost, so nothing of it is written; its subfields are still checked.
+            if open[last].fieldTag != nil {
+                open[last].fieldStart = open[last].record.storage.count
+                open[last].record.storage.append(ind1)
+                open[last].record.storage.append(ind2)
             }
-            text.removeAll(keepingCapacity: true)
+        case .subfield:
+            guard case .dataField = element else { return }
+            let code = attributes.value(&codeName)
+            let writing = open[last].fieldStart != nil
+            open[last].subfieldStart = open[last].record.storage.count
+            if let code, code.count == 1, code[0] >= 0x20, code[0] < 0x7F {
+                if writing {
+                    open[last].record.storage.append(MARCDelimiter.subfield)
+                    open[last].record.storage.append(code[0])
+                }
+            } else if let code, isOneCharacterCode(Array(code)) {
+                if writing {
+                    open[last].record.storage.append(MARCDelimiter.subfield)
+                    open[last].record.storage.append(contentsOf: code)
+                }
+            } else {
+                let label = open[last].fieldTag?.string ?? "?"
+                open[last].report(.error, .subfield, "field \(label) has a subfield without a one-character code; subfield lost")
+                element = .lostSubfield
+                return
+            }
+            element = writing ? .subfield : .lostSubfield
         }
     }
 
-    private func endElement(_ reader: xmlTextReaderPtr) {
-        guard let name = localName(reader) else { return }
+    mutating func endElement(_ localName: UnsafePointer<xmlChar>) {
+        guard let name = name(localName), !open.isEmpty else { return }
+        let last = open.count - 1
         switch name {
         case .record:
-            guard let builder = open.popLast() else { return }
+            var builder = open.removeLast()
+            builder.dropField()
             element = .none
             if builder.sawContent { emit(builder) }
         case .leader:
-            guard let builder = open.last, case .leader = element else { return }
+            guard case .leader = element else { return }
             if text.count != Leader.length {
-                builder.report(.warning, .leader, "leader is \(text.count) characters, not 24")
+                open[last].report(.warning, .leader, "leader is \(text.count) characters, not 24")
             }
-            builder.record.leader = Leader(bytes: text)
-            builder.sawLeader = true
+            open[last].record.leader = Leader(bytes: text)
+            open[last].sawLeader = true
             element = .none
         case .controlfield:
-            guard let builder = open.last, case .controlField(let tag) = element else { return }
-            if let tag { builder.record.appendControlField(tag, bytes: text) }
+            guard case .controlField(let tag) = element else { return }
+            if let tag { open[last].closeField(tag, isControl: true) }
             element = .none
         case .datafield:
-            guard let builder = open.last, case .dataField = element else { return }
-            if let tag = builder.fieldTag, let field = builder.field {
-                builder.record.appendDataField(tag, builder: field)
-            }
-            builder.field = nil
-            builder.fieldTag = nil
+            guard case .dataField = element else { return }
+            if let tag = open[last].fieldTag { open[last].closeField(tag, isControl: false) }
+            open[last].fieldTag = nil
             element = .none
         case .subfield:
-            guard let builder = open.last, case .subfield(let code) = element else { return }
-            if let code { builder.field?.append(code: code, value: text) }
-            element = .dataField
+            switch element {
+            case .subfield, .lostSubfield: element = .dataField
+            default: return
+            }
         }
     }
 
-    private func emit(_ builder: RecordBuilder) {
+    private mutating func emit(_ builder: RecordBuilder) {
+        var builder = builder
         recordNumber += 1
         var record = builder.record
         if !builder.sawLeader {
@@ -206,29 +367,33 @@ public final class MARCXMLReader: MARCRecordReader {
         record.encoding = UTF8Validation.classify(record.storage)
         MARCTranscoder.alignUnicodeLeader(&record) { builder.report($0, $1, $2) }
         let id = record.controlNumber
+        let number = recordNumber
         let diagnostics = builder.diagnostics.map {
-            MARCDiagnostic(
-                $0.0, $0.1, $0.2, recordNumber: recordNumber, byteOffset: builder.byteOffset, controlNumber: id)
+            MARCDiagnostic($0.0, $0.1, $0.2, recordNumber: number, byteOffset: builder.byteOffset, controlNumber: id)
         }
         pending.append(
-            MARCReadItem(
-                record: record, diagnostics: diagnostics, recordNumber: recordNumber, byteOffset: builder.byteOffset))
+            MARCReadItem(record: record, diagnostics: diagnostics, recordNumber: number, byteOffset: builder.byteOffset))
     }
 
     /// Ends the stream with an error. A record cut off by the fault is yielded as far as it was read, with the
     /// error; records completed before the fault have already been yielded.
-    private func finish(error message: String) {
+    mutating func finish(error message: String, sourceEnded: Bool) {
         finished = true
-        let offset = reader.map { Int64(max(0, xmlTextReaderByteConsumed($0))) } ?? 0
-        let line = input.firstErrorLine.map { " (line \($0))" } ?? ""
-        if let builder = open.last(where: { $0.sawContent }) {
+        let offset = parser.map { Int64(max(0, xmlByteConsumed($0))) } ?? 0
+        let line = firstErrorLine.map { " (line \($0))" } ?? ""
+        if let index = open.lastIndex(where: { $0.sawContent }) {
+            var builder = open[index]
             // Past the end of the real input, libxml2 complains about the added wrapper; say what happened.
-            let message = input.sourceEnded ? "the document ends inside a record" : message
-            if let tag = builder.fieldTag, let field = builder.field {
-                builder.record.appendDataField(tag, builder: field)
+            let message = sourceEnded ? "the document ends inside a record" : message
+            // A data field cut off keeps its complete subfields; a control field or subfield cut off is dropped.
+            if index == open.count - 1, case .subfield = element { builder.dropField(from: builder.subfieldStart) }
+            switch (index == open.count - 1, element) {
+            case (true, .dataField), (true, .subfield), (true, .lostSubfield):
+                if let tag = builder.fieldTag { builder.closeField(tag, isControl: false) } else { builder.dropField() }
+            default:
+                builder.dropField()
             }
-            builder.report(
-                .error, input.sourceEnded ? .truncated : .xml, "\(message)\(line); the record is incomplete")
+            builder.report(.error, sourceEnded ? .truncated : .xml, "\(message)\(line); the record is incomplete")
             emit(builder)
         } else {
             recordNumber += 1
@@ -241,61 +406,6 @@ public final class MARCXMLReader: MARCRecordReader {
         }
         open.removeAll()
     }
-
-    private enum Name { case record, leader, controlfield, datafield, subfield }
-
-    private func localName(_ reader: xmlTextReaderPtr) -> Name? {
-        guard let name = xmlTextReaderConstLocalName(reader) else { return nil }
-        return name.withMemoryRebound(to: CChar.self, capacity: 1) { name in
-            switch UInt8(bitPattern: name[0]) {
-            case UInt8(ascii: "r") where strcmp(name, "record") == 0: return .record
-            case UInt8(ascii: "l") where strcmp(name, "leader") == 0: return .leader
-            case UInt8(ascii: "c") where strcmp(name, "controlfield") == 0: return .controlfield
-            case UInt8(ascii: "d") where strcmp(name, "datafield") == 0: return .datafield
-            case UInt8(ascii: "s") where strcmp(name, "subfield") == 0: return .subfield
-            default: return nil
-            }
-        }
-    }
-
-    private func attribute(_ reader: xmlTextReaderPtr, _ wanted: String) -> [UInt8]? {
-        var found: [UInt8]?
-        guard xmlTextReaderMoveToFirstAttribute(reader) == 1 else { return nil }
-        repeat {
-            if let name = xmlTextReaderConstLocalName(reader),
-                name.withMemoryRebound(to: CChar.self, capacity: 1, { strcmp($0, wanted) }) == 0,
-                let value = xmlTextReaderConstValue(reader)
-            {
-                found = Array(UnsafeBufferPointer(start: value, count: byteLength(value)))
-                break
-            }
-        } while xmlTextReaderMoveToNextAttribute(reader) == 1
-        xmlTextReaderMoveToElement(reader)
-        return found
-    }
-
-    private func parseTag(_ bytes: [UInt8], builder: RecordBuilder, kind: String) -> MARCTag? {
-        guard bytes.count == 3 else {
-            builder.report(
-                .error, .tag, "a \(kind) tag \"\(String(decoding: bytes, as: UTF8.self))\" is not three characters; field lost")
-            return nil
-        }
-        return MARCTag(bytes[0], bytes[1], bytes[2])
-    }
-
-    private func indicator(_ bytes: [UInt8]?, builder: RecordBuilder, label: String, which: Int) -> UInt8 {
-        guard let bytes else {
-            builder.report(.warning, .indicators, "field \(label) has no ind\(which) attribute; blank assumed")
-            return 0x20
-        }
-        if bytes.count == 1 { return bytes[0] }
-        builder.report(.warning, .indicators, "field \(label) ind\(which) is \(bytes.count) characters, not 1")
-        return bytes.first ?? 0x20
-    }
-}
-
-private func byteLength(_ string: UnsafePointer<xmlChar>) -> Int {
-    string.withMemoryRebound(to: CChar.self, capacity: 1) { strlen($0) }
 }
 
 /// A subfield code is one printable ASCII byte, or one UTF-8 character (danMARC2 uses `å`).

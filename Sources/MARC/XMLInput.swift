@@ -18,8 +18,6 @@ final class XMLInput {
     private var tail: [UInt8] = []
     private(set) var sourceEnded = false
     var sourceError: MARCError?
-    var firstError: String?
-    var firstErrorLine: Int?
 
     init(source: any ByteSource) {
         self.source = source
@@ -107,13 +105,5 @@ final class XMLInput {
             sourceError = MARCError(.io, "\(error)")
             return -1
         }
-    }
-
-    func record(_ error: xmlError) {
-        guard error.level.rawValue >= XML_ERR_ERROR.rawValue, firstError == nil else { return }
-        var message = error.message.map { String(cString: $0) } ?? "XML error \(error.code)"
-        while message.last?.isWhitespace == true { message.removeLast() }
-        firstError = message
-        firstErrorLine = Int(error.line)
     }
 }

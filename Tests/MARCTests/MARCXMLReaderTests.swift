@@ -1,4 +1,5 @@
 import Foundation
+import CalisdTesting
 import Testing
 
 @testable import MARC
@@ -72,6 +73,22 @@ struct MARCXMLReaderTests {
         #expect(result[1].diagnostics.contains { $0.code == .truncated && $0.severity == .error })
     }
 
+    @Test("a record cut inside a subfield keeps its field's complete subfields; a control field cut off is dropped")
+    func cutInsideFields() throws {
+        let head = "<collection><record><leader>00000nam a2200000 a 4500</leader><controlfield tag=\"001\">r1</controlfield>"
+        let inSubfield = try items(
+            head + "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\">Whole</subfield><subfield code=\"b\">Cut sho")
+        let record = try #require(inSubfield.first?.record)
+        #expect(record.first("001")?.value == "r1")
+        #expect(record.first("245")?.subfields("a") == ["Whole"])
+        #expect(record.first("245")?.subfields("b") == [])
+        #expect(inSubfield[0].diagnostics.contains { $0.code == .truncated })
+        let inControlField = try items(head + "<controlfield tag=\"005\">2024")
+        let cut = try #require(inControlField.first?.record)
+        #expect(cut.fields.map(\.tag.string) == ["001"])
+        #expect(cut.storage == Array("r1".utf8))
+    }
+
     @Test("XML broken inside the second of three records: the first is kept, the error is reported")
     func brokenSecondRecord() throws {
         let result = try readItems(path: Fixture.path("ruby-marc-three-records-second-bad.xml"))
@@ -128,6 +145,53 @@ struct MARCXMLReaderTests {
             count += 1
         }
         #expect(count == copies)
+    }
+
+    @Test(
+        "real LoC records as yaz writes them in MARCXML read as their ISO 2709 originals, across the parser's chunks",
+        .enabled(if: ExternalTool.find("yaz-marcdump") != nil || ExternalTool.required, "needs yaz-marcdump"))
+    func yazMARCXMLAcrossChunks() throws {
+        var originals: [PlainRecord] = []
+        var body = ""
+        for name in ["loc-books-50.mrc", "loc-cjk-20.mrc"] {
+            let path = Fixture.path(name)
+            originals += try readItems(path: path).compactMap(\.record).map(PlainRecord.init)
+            let yaz = try ExternalTool.run("yaz-marcdump", ["-i", "marc", "-o", "marcxml", path])
+            try #require(yaz.status == 0)
+            body += yaz.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("<collection") && !$0.hasPrefix("</collection") }.joined(separator: "\n")
+        }
+        // Enough copies that records straddle the reader's chunks, wherever they fall.
+        let copies = 2 * MARCXMLReader.chunkSize / body.utf8.count + 3
+        let xml = "<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n" + String(repeating: body, count: copies) + "</collection>\n"
+        let result = try items(xml)
+        #expect(result.count == originals.count * copies)
+        #expect(result.allSatisfy { $0.diagnostics.isEmpty })
+        let mismatched = result.enumerated().filter { index, item in
+            item.record.map(PlainRecord.init) != originals[index % originals.count]
+        }
+        #expect(mismatched.isEmpty, "first differing record: \(mismatched.first.map { "\($0.offset)" } ?? "")")
+    }
+
+    @Test("an entity the document declares is an error on its record, and a file it names is never read")
+    func declaredEntitiesAreRefused() throws {
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("calisd-entity-\(getpid()).txt")
+        try Data("SECRET-CONTENT".utf8).write(to: secret)
+        defer { try? FileManager.default.removeItem(at: secret) }
+        let result = try items(
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE collection [<!ENTITY secret SYSTEM "\(secret.absoluteString)"><!ENTITY press "Oxford">]>
+            <collection><record>\(recordBody)</record>
+            <record><leader>00000nam a2200000 a 4500</leader><datafield tag="260" ind1=" " ind2=" "><subfield code="b">&press; &secret;</subfield></datafield></record>
+            <record>\(recordBody)</record></collection>
+            """)
+        try #require(result.count == 2)
+        #expect(result[0].diagnostics.isEmpty)
+        #expect(result[0].record?.first("245")?.subfields("a") == ["Title & more"])
+        #expect(result[1].diagnostics.contains { $0.severity == .error && $0.message.contains("press") })
+        let text = result.compactMap(\.record).flatMap(\.fields).flatMap { $0.subfields.map(\.value) }.joined()
+        #expect(!text.contains("SECRET") && !text.contains("Oxford"))
     }
 
     @Test("a MARC21 record in XML with a blank leader/09 is Unicode all the same: a warning, and leader/09 'a'")
