@@ -5,7 +5,7 @@ import Darwin
 #endif
 import CLibXML2
 
-/// Feeds libxml2 from a ``ByteSource`` and keeps the first error it reports.
+/// Feeds libxml2 from a ``ByteSource``, a chunk at a time; the reader keeps the errors libxml2 reports.
 ///
 /// A file whose root is a `<record>` may hold several of them back to back, which XML forbids but exporters
 /// write; such input is read inside an added wrapper element so every record is seen.
