@@ -17,6 +17,9 @@ final class XMLInput {
     private var head: [UInt8] = []
     private var tail: [UInt8] = []
     private(set) var sourceEnded = false
+    /// Where the source's bytes end in what `read` gives, once they have: the wrapper's close follows.
+    private(set) var endOffset: Int64?
+    private var handedOut: Int64 = 0
     var sourceError: MARCError?
 
     init(source: any ByteSource) {
@@ -75,12 +78,36 @@ final class XMLInput {
         return nil
     }
 
+    /// libxml2 pulls a few KiB a call when it reads the input itself; a read from the source for each would cost
+    /// more in system calls than the parse.
+    private var readAhead: [CChar] = []
+    private var readAheadStart = 0
+    private var readAheadEnd = 0
+
+    /// Like `read`, for a caller that asks for little at a time.
+    func readAheadOf(into buffer: UnsafeMutablePointer<CChar>, length: Int32) -> Int32 {
+        if readAheadStart == readAheadEnd {
+            if readAhead.isEmpty { readAhead = [CChar](repeating: 0, count: 256 * 1024) }
+            let count = readAhead.withUnsafeMutableBufferPointer { read(into: $0.baseAddress!, length: Int32($0.count)) }
+            guard count > 0 else { return count }
+            readAheadStart = 0
+            readAheadEnd = Int(count)
+        }
+        let count = min(Int(length), readAheadEnd - readAheadStart)
+        readAhead.withUnsafeBufferPointer {
+            buffer.update(from: $0.baseAddress! + readAheadStart, count: count)
+        }
+        readAheadStart += count
+        return Int32(count)
+    }
+
     func read(into buffer: UnsafeMutablePointer<CChar>, length: Int32) -> Int32 {
         if sourceError != nil { return -1 }
         if !head.isEmpty {
             let count = min(Int(length), head.count)
             head.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: count) }
             head.removeFirst(count)
+            handedOut += Int64(count)
             return Int32(count)
         }
         if sourceEnded {
@@ -95,8 +122,10 @@ final class XMLInput {
             let count = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(length)))
             if count == 0 {
                 sourceEnded = true
+                endOffset = handedOut
                 return read(into: buffer, length: length)
             }
+            handedOut += Int64(count)
             return Int32(count)
         } catch let error as MARCError {
             sourceError = error

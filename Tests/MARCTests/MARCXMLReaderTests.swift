@@ -194,6 +194,27 @@ struct MARCXMLReaderTests {
         #expect(!text.contains("SECRET") && !text.contains("Oxford"))
     }
 
+    @Test("forEach stops the parse at the first error its body throws and rethrows it; after next(), it goes on from there")
+    func forEachStopsAndResumes() throws {
+        struct Stop: Error {}
+        let xml = Array(("<collection>" + String(repeating: "<record>\(recordBody)</record>\n", count: 5) + "</collection>").utf8)
+        var seen: [Int] = []
+        #expect(throws: Stop.self) {
+            try MARCReaders.open(bytes: xml).reader.forEach { item in
+                seen.append(item.recordNumber)
+                if item.recordNumber == 2 { throw Stop() }
+            }
+        }
+        #expect(seen == [1, 2])
+
+        let reader = try MARCReaders.open(bytes: xml).reader
+        #expect(try reader.next()?.recordNumber == 1)
+        var rest: [Int] = []
+        try reader.forEach { rest.append($0.recordNumber) }
+        #expect(rest == [2, 3, 4, 5])
+        #expect(try reader.next() == nil)
+    }
+
     @Test("a MARC21 record in XML with a blank leader/09 is Unicode all the same: a warning, and leader/09 'a'")
     func blankLeaderInUnicodeDocument() throws {
         let result = try items(

@@ -35,18 +35,40 @@ enum SharedData {
 
 /// Reads every item from a file or from bytes.
 func readItems(path: String) throws -> [MARCReadItem] {
-    let opened = try MARCReaders.open(path: path)
-    var items: [MARCReadItem] = []
-    while let item = try opened.reader.next() { items.append(item) }
-    return items
+    try readBothWays { try MARCReaders.open(path: path).reader }
 }
 
 func readItems(bytes: [UInt8], transcode: Bool = true) throws -> [MARCReadItem] {
-    let reader: any MARCRecordReader =
+    try readBothWays {
         transcode ? try MARCReaders.open(bytes: bytes).reader : ISO2709Reader(source: MemoryByteSource(bytes), transcode: false)
+    }
+}
+
+/// Reads with `next()`, and again with `forEach` (the MARCXML reader then parses the document whole): every test
+/// that reads through here also checks the two give the same items.
+private func readBothWays(_ open: () throws -> any MARCRecordReader) throws -> [MARCReadItem] {
     var items: [MARCReadItem] = []
+    let reader = try open()
     while let item = try reader.next() { items.append(item) }
+    var delivered: [MARCReadItem] = []
+    try open().forEach { delivered.append($0) }
+    #expect(delivered.map(ItemSummary.init) == items.map(ItemSummary.init), "forEach gives other items than next()")
     return items
+}
+
+/// What a reader gives for an item, comparable.
+struct ItemSummary: Equatable {
+    let record: MARCRecord?
+    let diagnostics: [String]
+    let recordNumber: Int
+    let byteOffset: Int64
+
+    init(_ item: MARCReadItem) {
+        record = item.record
+        diagnostics = item.diagnostics.map { "\($0)" }
+        recordNumber = item.recordNumber
+        byteOffset = item.byteOffset
+    }
 }
 
 /// External programs used as oracles: yaz-marcdump, python3 with pymarc.

@@ -26,7 +26,7 @@ struct MarcStats: ParsableCommand {
             do {
                 let opened = try MARCReaders.open(path: file)
                 totals.formats[opened.format.rawValue + (opened.compressed ? "+gzip" : ""), default: 0] += 1
-                while let item = try opened.reader.next() {
+                try opened.reader.forEach { item in
                     totals.add(item)
                     if verbose {
                         for diagnostic in item.diagnostics where !(input.quiet && diagnostic.severity == .warning) {

@@ -19,7 +19,7 @@ struct MARCFileWalker {
         for file in files {
             do {
                 let opened = try MARCReaders.open(path: file)
-                while let item = try opened.reader.next() {
+                try opened.reader.forEach { item in
                     report(item.diagnostics, file: file)
                     try body(file, opened, item)
                 }
