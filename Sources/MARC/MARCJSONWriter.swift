@@ -9,30 +9,42 @@ public enum MARCJSONWriter {
 
     /// Appends `record` as one MARC-in-JSON object, without a newline: for a record inside a larger document.
     public static func writeObject(_ record: MARCRecord, into output: inout [UInt8]) {
-        output.append(contentsOf: #"{"leader":"#.utf8)
+        // The record is written into space sized for its worst case, then appended once.
         let leader = record.leader.bytes
-        leader.withUnsafeBufferPointer { TextEscaping.appendJSONString($0, to: &output) }
-        output.append(contentsOf: #","fields":["#.utf8)
-        record.storage.withUnsafeBufferPointer { storage in
-            for (index, entry) in record.entries.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                output.append(contentsOf: #"{""#.utf8)
-                let (a, b, c) = entry.tag.bytes
-                appendTagCharacter(a, to: &output)
-                appendTagCharacter(b, to: &output)
-                appendTagCharacter(c, to: &output)
-                output.append(contentsOf: #"":"#.utf8)
-                let range = entry.range
-                if entry.isControl {
-                    TextEscaping.appendJSONString(UnsafeBufferPointer(rebasing: storage[range]), to: &output)
-                } else {
-                    writeDataField(storage, range: range, into: &output)
+        var bound = 32 + TextEscaping.jsonStringBound(leader.count)
+        for entry in record.entries { bound += fieldBound(entry.range.count) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { space in
+            var writer = ByteWriter(space.baseAddress!)
+            writer.write(#"{"leader":"#)
+            leader.withUnsafeBufferPointer { TextEscaping.writeJSONString($0, to: &writer) }
+            writer.write(#","fields":["#)
+            record.storage.withUnsafeBufferPointer { storage in
+                for (index, entry) in record.entries.enumerated() {
+                    if index > 0 { writer.write(UInt8(ascii: ",")) }
+                    writer.write(#"{""#)
+                    let (a, b, c) = entry.tag.bytes
+                    writeTagCharacter(a, to: &writer)
+                    writeTagCharacter(b, to: &writer)
+                    writeTagCharacter(c, to: &writer)
+                    writer.write(#"":"#)
+                    let range = entry.range
+                    if entry.isControl {
+                        TextEscaping.writeJSONString(UnsafeBufferPointer(rebasing: storage[range]), to: &writer)
+                    } else {
+                        writeDataField(storage, range: range, into: &writer)
+                    }
+                    writer.write(UInt8(ascii: "}"))
                 }
-                output.append(UInt8(ascii: "}"))
             }
+            writer.write("]}")
+            assert(writer.count <= bound)
+            output.append(contentsOf: writer.written)
         }
-        output.append(contentsOf: "]}".utf8)
     }
+
+    /// The most a field of `length` bytes takes: its frame (`,{"245":{"ind1":…,"subfields":[…]}}`, 57 bytes at
+    /// most), and for each of its bytes six (`\u00XX`), or eight for a subfield delimiter (`,{"":""}`).
+    private static func fieldBound(_ length: Int) -> Int { 57 + 8 * length }
 
     /// Appends `text` as a JSON string, escaped as record values are.
     public static func writeString(_ text: String, into output: inout [UInt8]) {
@@ -40,14 +52,14 @@ public enum MARCJSONWriter {
         text.withUTF8 { TextEscaping.appendJSONString($0, to: &output) }
     }
 
-    private static func writeDataField(_ storage: UnsafeBufferPointer<UInt8>, range: Range<Int>, into output: inout [UInt8]) {
+    private static func writeDataField(_ storage: UnsafeBufferPointer<UInt8>, range: Range<Int>, into output: inout ByteWriter) {
         let ind1 = range.count > 0 ? storage[range.lowerBound] : 0x20
         let ind2 = range.count > 1 ? storage[range.lowerBound + 1] : 0x20
-        output.append(contentsOf: #"{"ind1":"#.utf8)
-        withUnsafeBytes(of: ind1) { TextEscaping.appendJSONString($0.bindMemory(to: UInt8.self), to: &output) }
-        output.append(contentsOf: #","ind2":"#.utf8)
-        withUnsafeBytes(of: ind2) { TextEscaping.appendJSONString($0.bindMemory(to: UInt8.self), to: &output) }
-        output.append(contentsOf: #","subfields":["#.utf8)
+        output.write(#"{"ind1":"#)
+        withUnsafeBytes(of: ind1) { TextEscaping.writeJSONString($0.bindMemory(to: UInt8.self), to: &output) }
+        output.write(#","ind2":"#)
+        withUnsafeBytes(of: ind2) { TextEscaping.writeJSONString($0.bindMemory(to: UInt8.self), to: &output) }
+        output.write(#","subfields":["#)
         var first = true
         var position = range.lowerBound + 2
         let end = range.upperBound
@@ -58,25 +70,25 @@ public enum MARCJSONWriter {
             let valueAt = codeAt + subfieldCodeLength(storage, at: codeAt, end: end)
             var valueEnd = valueAt
             while valueEnd < end && storage[valueEnd] != MARCDelimiter.subfield { valueEnd += 1 }
-            if !first { output.append(UInt8(ascii: ",")) }
+            if !first { output.write(UInt8(ascii: ",")) }
             first = false
-            output.append(UInt8(ascii: "{"))
-            TextEscaping.appendJSONString(UnsafeBufferPointer(rebasing: storage[codeAt..<valueAt]), to: &output)
-            output.append(UInt8(ascii: ":"))
-            TextEscaping.appendJSONString(UnsafeBufferPointer(rebasing: storage[valueAt..<valueEnd]), to: &output)
-            output.append(UInt8(ascii: "}"))
+            output.write(UInt8(ascii: "{"))
+            TextEscaping.writeJSONString(UnsafeBufferPointer(rebasing: storage[codeAt..<valueAt]), to: &output)
+            output.write(UInt8(ascii: ":"))
+            TextEscaping.writeJSONString(UnsafeBufferPointer(rebasing: storage[valueAt..<valueEnd]), to: &output)
+            output.write(UInt8(ascii: "}"))
             position = valueEnd
         }
-        output.append(contentsOf: "]}".utf8)
+        output.write("]}")
     }
 
     @inline(__always)
-    private static func appendTagCharacter(_ byte: UInt8, to output: inout [UInt8]) {
+    private static func writeTagCharacter(_ byte: UInt8, to output: inout ByteWriter) {
         // Tags are ASCII in practice; anything else would break the key.
         if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
-            output.append(byte)
+            output.write(byte)
         } else {
-            output.append(UInt8(ascii: "?"))
+            output.write(UInt8(ascii: "?"))
         }
     }
 }

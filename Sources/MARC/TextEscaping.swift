@@ -29,14 +29,30 @@ enum TextEscaping {
     }
 
     static func appendJSONString(_ value: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: jsonStringBound(value.count)) { space in
+            var writer = ByteWriter(space.baseAddress!)
+            writeJSONString(value, to: &writer)
+            output.append(contentsOf: writer.written)
+        }
+    }
+
+    /// The most `writeJSONString` writes for `count` bytes: the quotes, and six bytes (`\u00XX`) for each.
+    static func jsonStringBound(_ count: Int) -> Int { 2 + 6 * count }
+
+    /// Writes `value` as a quoted JSON string; the writer must have room for `jsonStringBound(value.count)`.
+    static func writeJSONString(_ value: UnsafeBufferPointer<UInt8>, to output: inout ByteWriter) {
+        output.write(UInt8(ascii: "\""))
         var index = 0
         var runStart = 0
         let count = value.count
         func flush(_ upTo: Int) {
-            if runStart < upTo { output.append(contentsOf: UnsafeBufferPointer(rebasing: value[runStart..<upTo])) }
+            if runStart < upTo { output.write(UnsafeBufferPointer(rebasing: value[runStart..<upTo])) }
         }
         while index < count {
+            if index + 8 <= count, !needsJSONEscape(UnsafeRawPointer(value.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
+                continue
+            }
             let byte = value[index]
             if byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
                 index += 1
@@ -49,27 +65,42 @@ enum TextEscaping {
                     continue
                 }
                 flush(index)
-                output.append(contentsOf: replacement)
+                for replacementByte in replacement { output.write(replacementByte) }
                 index += 1
                 runStart = index
                 continue
             }
             flush(index)
+            output.write(0x5C)
             switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): output.write(0x22)
+            case UInt8(ascii: "\\"): output.write(0x5C)
+            case 0x0A: output.write(UInt8(ascii: "n"))
+            case 0x0D: output.write(UInt8(ascii: "r"))
+            case 0x09: output.write(UInt8(ascii: "t"))
             default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                output.write("u00")
+                output.write(hexDigits[Int(byte >> 4)])
+                output.write(hexDigits[Int(byte & 0xF)])
             }
             index += 1
             runStart = index
         }
         flush(count)
-        output.append(UInt8(ascii: "\""))
+        output.write(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Whether any of eight bytes is a control character, a quote, a backslash or not ASCII: most values are
+    /// copied eight bytes a test.
+    @inline(__always)
+    private static func needsJSONEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        let belowSpace = (word &- ones &* 0x20) & ~word & highs != 0
+        return word & highs != 0 || belowSpace || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
     }
 
     /// Escapes for XML text or attribute values. Characters XML 1.0 forbids become U+FFFD.

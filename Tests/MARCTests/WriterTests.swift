@@ -77,6 +77,38 @@ struct WriterTests {
         #expect(back.first?.diagnostics.isEmpty == true)
     }
 
+    @Test("every character JSON must escape is escaped wherever it falls in a value, and the worst case fits")
+    func jsonEscapesAtEveryPosition() throws {
+        // Values are scanned eight bytes at a time: put each character that needs care at each offset of a run.
+        let special: [[UInt8]] = [[0x22], [0x5C], [0x0A], [0x00], [0x1F], [0x7F], Array("é".utf8), Array("中".utf8), Array("😀".utf8), [0xFF]]
+        for bytes in special {
+            for offset in 0..<17 {
+                var value = [UInt8](repeating: UInt8(ascii: "x"), count: offset) + bytes
+                value += [UInt8](repeating: UInt8(ascii: "y"), count: 20 - offset)
+                var record = MARCRecord(leader: Leader("00000nam a2200000 a 4500"))
+                record.appendControlField("001", bytes: value)
+                var json: [UInt8] = []
+                MARCJSONWriter.write(record, into: &json)
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+                let field = try #require((object["fields"] as? [[String: String]])?.first?["001"])
+                #expect(field == String(decoding: value, as: UTF8.self), "bytes \(bytes) at \(offset)")
+            }
+        }
+        // Every byte a control character (six bytes each) and every subfield empty: the writer's largest output.
+        var record = MARCRecord(leader: Leader("00000nam a2200000 a 4500"))
+        record.appendControlField("001", bytes: [UInt8](repeating: 0x01, count: 300))
+        record.appendDataField(
+            "245", indicators: (0x01, 0x02),
+            subfields: Array(repeating: (UInt8(ascii: "a"), ""), count: 200) + [(0x01, String(repeating: "\u{1}", count: 100))])
+        var json: [UInt8] = []
+        MARCJSONWriter.write(record, into: &json)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let fields = try #require(object["fields"] as? [[String: Any]])
+        let subfields = try #require((fields.last?["245"] as? [String: Any])?["subfields"] as? [[String: String]])
+        #expect(subfields.count == 201)
+        #expect(subfields.last?["\u{1}"] == String(repeating: "\u{1}", count: 100))
+    }
+
     @Test("a field over 9,998 bytes cannot be written as ISO 2709")
     func oversizeFieldRefused() {
         var record = MARCRecord(leader: Leader("00000nam a2200000 a 4500"))
