@@ -67,7 +67,7 @@ public final class MARCXMLReader: MARCRecordReader {
         var handler = Self.handler()
         let read: xmlInputReadCallback = { context, buffer, length in
             guard let context, let buffer else { return -1 }
-            return Unmanaged<XMLInput>.fromOpaque(context).takeUnretainedValue().readAheadOf(into: buffer, length: length)
+            return Unmanaged<XMLInput>.fromOpaque(context).takeUnretainedValue().readBuffered(into: buffer, length: length)
         }
         let parser = xmlCreateIOParserCtxt(
             &handler, state, read, nil, Unmanaged.passUnretained(input).toOpaque(), XML_CHAR_ENCODING_NONE)

@@ -85,7 +85,7 @@ final class XMLInput {
     private var readAheadEnd = 0
 
     /// Like `read`, for a caller that asks for little at a time.
-    func readAheadOf(into buffer: UnsafeMutablePointer<CChar>, length: Int32) -> Int32 {
+    func readBuffered(into buffer: UnsafeMutablePointer<CChar>, length: Int32) -> Int32 {
         if readAheadStart == readAheadEnd {
             if readAhead.isEmpty { readAhead = [CChar](repeating: 0, count: 256 * 1024) }
             let count = readAhead.withUnsafeMutableBufferPointer { read(into: $0.baseAddress!, length: Int32($0.count)) }
