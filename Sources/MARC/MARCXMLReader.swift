@@ -64,6 +64,8 @@ public final class MARCXMLReader: MARCRecordReader {
     }
 
     private func parseWhole() throws {
+        // Whatever happens, this parser is done: next() must not push input to it.
+        defer { state.pointee.finished = true }
         var handler = Self.handler()
         let read: xmlInputReadCallback = { context, buffer, length in
             guard let context, let buffer else { return -1 }
@@ -89,8 +91,6 @@ public final class MARCXMLReader: MARCRecordReader {
                 sourceEnded: state.pointee.faultIsAtEnd(of: input))
         } else if state.pointee.isReadingRecord {
             state.pointee.finish(error: "the document ends inside a record", sourceEnded: true)
-        } else {
-            state.pointee.finished = true
         }
         if let error = state.pointee.deliveryError { throw error }
     }

@@ -206,6 +206,9 @@ struct MARCXMLReaderTests {
             }
         }
         #expect(seen == [1, 2])
+        let stopped = try MARCReaders.open(bytes: xml).reader
+        #expect(throws: Stop.self) { try stopped.forEach { _ in throw Stop() } }
+        #expect(try stopped.next() == nil)
 
         let reader = try MARCReaders.open(bytes: xml).reader
         #expect(try reader.next()?.recordNumber == 1)
