@@ -16,7 +16,8 @@ public final class MARCXMLReader: MARCRecordReader {
     static let chunkSize = 256 * 1024
 
     private let input: XMLInput
-    private var chunk = [CChar](repeating: 0, count: MARCXMLReader.chunkSize)
+    // Only the push parser (`next()`) needs it; `forEach` reads through the input's read-ahead.
+    private lazy var chunk = [CChar](repeating: 0, count: MARCXMLReader.chunkSize)
     /// The callbacks' state sits behind a pointer of its own: reaching it costs no reference count and no
     /// exclusivity check, which on this path (several callbacks a field) would cost more than the parsing.
     private let state: UnsafeMutablePointer<XMLParseState>

@@ -87,7 +87,7 @@ final class XMLInput {
     /// Like `read`, for a caller that asks for little at a time.
     func readBuffered(into buffer: UnsafeMutablePointer<CChar>, length: Int32) -> Int32 {
         if readAheadStart == readAheadEnd {
-            if readAhead.isEmpty { readAhead = [CChar](repeating: 0, count: 256 * 1024) }
+            if readAhead.isEmpty { readAhead = [CChar](repeating: 0, count: MARCXMLReader.chunkSize) }
             let count = readAhead.withUnsafeMutableBufferPointer { read(into: $0.baseAddress!, length: Int32($0.count)) }
             guard count > 0 else { return count }
             readAheadStart = 0
