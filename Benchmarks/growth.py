@@ -85,8 +85,9 @@ def main():
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, {os.cpu_count()} cores, {MEMBERS} members")
         print("| source records | union records | manifestations | step records/s | generation s | peak RSS MiB | database GB | "
+              "KiB a record read / written by system calls; from / to the disk | "
               "union id p50/p99 ms | ISBN p50/p99 ms | title search p50/p99 ms |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         loaded = 0
         manifestation = 0
         first_cost = None
@@ -94,6 +95,8 @@ def main():
             step_records = 0
             step_seconds = 0.0
             generation = 0.0
+            # Between chunks the daemon only waits, so the step's counts are its ingest's.
+            io_before = load.io_counts(daemon.pid)
             while loaded < target:
                 shutil.rmtree(stage, ignore_errors=True)
                 started = time.monotonic()
@@ -106,6 +109,7 @@ def main():
                 loaded += made
                 shutil.rmtree(os.path.join(state, "state", "archive"), ignore_errors=True)
             rate = step_records / step_seconds
+            io = load.io_per_record(io_before, load.io_counts(daemon.pid), step_records)
             cost = step_seconds / step_records
             first_cost = first_cost or cost
             database = sum(os.path.getsize(os.path.join(state, "state", name))
@@ -121,7 +125,7 @@ def main():
                                     "".join(f"%{b:02X}" for b in w.encode()) for w in words], 500)
             print(f"| {loaded:,} | {status['records']['union']:,} | {manifestation:,} | {rate:,.0f} "
                   f"({cost / first_cost:.2f}× the first's cost per record) | {generation:.0f} | "
-                  f"{load.peak_rss_kib(daemon.pid) / 1024:.0f} | {database / 1e9:.2f} | {union[0]:.2f}/{union[1]:.2f} | "
+                  f"{load.peak_rss_kib(daemon.pid) / 1024:.0f} | {database / 1e9:.2f} | {io} | {union[0]:.2f}/{union[1]:.2f} | "
                   f"{isbn[0]:.2f}/{isbn[1]:.2f} | {search[0]:.2f}/{search[1]:.2f} |", flush=True)
             assert union[2] == 0 and isbn[2] == 0 and search[2] == 0, (union, isbn, search)
     finally:

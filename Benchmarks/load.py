@@ -98,6 +98,20 @@ def peak_rss_kib(pid):
     return 0
 
 
+def io_counts(pid):
+    """What /proc says process `pid` has read and written so far: `rchar`/`wchar` by system calls (SQLite's
+    page reads and writes, hits in the page cache included), `read_bytes`/`write_bytes` from and to the disk."""
+    with open(f"/proc/{pid}/io") as handle:
+        return {key: int(value) for key, value in (line.split(": ") for line in handle.read().splitlines() if line)}
+
+
+def io_per_record(before, after, records):
+    """KiB a record, as `syscalls read/written; disk read/written`, between two `io_counts`."""
+    def kib(key):
+        return (after[key] - before[key]) / 1024 / max(1, records)
+    return f"{kib('rchar'):.1f} / {kib('wchar'):.1f}; {kib('read_bytes'):.1f} / {kib('write_bytes'):.1f}"
+
+
 def wait_answering(sock, seconds=20):
     """Returns once the daemon on `sock` answers /v1/health (or after `seconds`)."""
     deadline = time.monotonic() + seconds
@@ -143,7 +157,9 @@ def drop_and_wait(state, sock, path):
 def load(path, count):
     daemon, state, sock, log = start_daemon("load", EXTRA_CONFIG)
     try:
+        before = io_counts(daemon.pid)
         file, seconds = drop_and_wait(state, sock, path)
+        io = io_per_record(before, io_counts(daemon.pid), count)
         rss = peak_rss_kib(daemon.pid)
         database = sum(os.path.getsize(os.path.join(state, "state", name))
                        for name in os.listdir(os.path.join(state, "state")) if name.startswith("catalogue.sqlite"))
@@ -154,7 +170,7 @@ def load(path, count):
         log.close()
     assert file["state"] == "done" and file["counts"]["added"] == count, file
     return {"seconds": seconds, "rss_mib": rss / 1024, "db_mb": database / 1e6, "union": status["records"]["union"],
-            "source": status["records"]["source"], "database": os.path.join(state, "state", "catalogue.sqlite")}
+            "source": status["records"]["source"], "io": io, "database": os.path.join(state, "state", "catalogue.sqlite")}
 
 
 def sqlite_floor(database):
@@ -190,15 +206,16 @@ def main():
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, {os.cpu_count()} cores")
     print("| records | calisd s | calisd records/s | peak RSS MiB | database MB | union records | "
+          "KiB a record read / written by system calls; from / to the disk | "
           "sqlite3 .import of the same keys: rows, s | calisd time ÷ sqlite3 time |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in [int(text) for text in arguments.sizes.split(",")]:
         path = first_records(source, size)
         result = load(path, size)
         rows, seconds = sqlite_floor(result["database"])
         rate = size / result["seconds"]
         print(f"| {size:,} | {result['seconds']:.2f} | {rate:,.0f} | {result['rss_mib']:.0f} | {result['db_mb']:.0f} | "
-              f"{result['union']:,} | {rows:,}, {seconds:.2f} | {result['seconds'] / seconds:.1f}× |",
+              f"{result['union']:,} | {result['io']} | {rows:,}, {seconds:.2f} | {result['seconds'] / seconds:.1f}× |",
               flush=True)
 
 
