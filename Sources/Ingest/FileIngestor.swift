@@ -435,9 +435,10 @@ public final class FileIngestor: Sendable {
         let held = folders.held(file.member)
         try StateFolders.ensure(held)
         let target = held + "/" + (path as NSString).lastPathComponent
+        // Recorded before it moves: a stop in between leaves it in the spool, and start-up moves it on.
+        try finishWithReport(fileID: file.id, state: .held, reason: reason, heldPath: target)
         try Claim.move(path, to: target)
         logger.warning("file held", metadata: ["calisd.file": "\(file.id)", "calisd.member": "\(file.member)", "calisd.reason": "\(reason)"])
-        try finishWithReport(fileID: file.id, state: .held, reason: reason, heldPath: target)
         return .held
     }
 
@@ -446,8 +447,10 @@ public final class FileIngestor: Sendable {
         let archive = folders.archive(file.member)
         try StateFolders.ensure(archive)
         let target = archive + "/" + (path as NSString).lastPathComponent
-        try Claim.move(path, to: target)
+        // Recorded before it moves: moved first, a stop in between left a file whose records were all in
+        // resumed from a spool path that was gone, and failed. Now start-up finds it and moves it on.
         try finishWithReport(fileID: file.id, state: state, archivePath: target)
+        try Claim.move(path, to: target)
         if let finished = try store.file(id: file.id) {
             logger.info(
                 "file finished",

@@ -131,6 +131,21 @@ public final class IngestService: Service, Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + member)) ?? [] {
                 let path = spool + "/" + member + "/" + name
                 guard !known.contains(path), !name.hasSuffix(".claiming"), let dash = name.firstIndex(of: "-") else { continue }
+                do {
+                    if let recorded = try ingestor.store.recordedDestination(member: member, spoolName: name) {
+                        // Finished or held, and the last run stopped before moving it.
+                        logger.notice(
+                            "moving a finished file where it was recorded to go",
+                            metadata: ["calisd.file": "\(recorded.id)", "calisd.path": "\(recorded.path)"])
+                        try StateFolders.ensure((recorded.path as NSString).deletingLastPathComponent)
+                        try Claim.move(path, to: recorded.path)
+                        continue
+                    }
+                } catch {
+                    // Left in the spool, where an admin finds it; registering it would ingest it twice.
+                    logger.error("cannot move a finished file on", metadata: ["calisd.path": "\(path)", "calisd.reason": "\(error)"])
+                    continue
+                }
                 logger.info("registering a claimed file found in the spool", metadata: ["calisd.path": "\(path)"])
                 enqueue(.register(path: path, member: member, name: String(name[name.index(after: dash)...])))
             }

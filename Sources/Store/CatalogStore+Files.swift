@@ -140,6 +140,20 @@ extension CatalogStore {
         }
     }
 
+    /// Where a finished (or held) file of the member was recorded to go, if its spool name is `name`: a file the
+    /// last run recorded and then stopped before moving it there.
+    public func recordedDestination(member: String, spoolName name: String) throws -> (id: Int64, path: String)? {
+        try writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, spool_path FROM files WHERE member = ?1 AND state NOT IN ('queued', 'active')
+                    AND substr(spool_path, -length(?2)) = ?2 ORDER BY id DESC LIMIT 1
+                    """, arguments: [member, "/" + name]
+            ).map { (id: $0["id"], path: $0["spool_path"]) }
+        }
+    }
+
     /// An earlier file of the member with the same bytes that was ingested: re-submitting it changes nothing.
     public func identicalFile(member: String, sha256: String, excluding id: Int64) throws -> Int64? {
         try writer.read { db in

@@ -63,4 +63,25 @@ struct CrashResumeTests {
         #expect(file.counts.read == count && file.counts.added == count, "\(file.counts)")
         #expect(try await DaemonSupport.status(daemon).records.source == count)
     }
+
+    @Test("a stop after a file's end is recorded and before it is archived: the restart archives it and ingests nothing twice")
+    func stopBeforeTheArchiveMove() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M001", name: "books.mrc")
+        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)[0]
+        #expect(try await daemon.stop() == 0)
+        // The state the last run leaves when it stops between recording the file done and moving it.
+        let archived = try RetentionTests.sql(daemon, "SELECT archive_path FROM files WHERE id = \(file.id)")
+        let spool = daemon.stateDirectory + "/spool/M001/" + (archived as NSString).lastPathComponent
+        try FileManager.default.moveItem(atPath: archived, toPath: spool)
+
+        try await daemon.start()
+        try await waitUntil("the file is in the archive again", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: archived) }
+        #expect(!FileManager.default.fileExists(atPath: spool))
+        #expect(daemon.log.contains("moving a finished file where it was recorded to go"), "\(daemon.log)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file.id):done")
+        #expect(try await DaemonSupport.status(daemon).records.source == 50)
+    }
 }
