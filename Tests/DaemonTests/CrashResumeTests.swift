@@ -84,4 +84,31 @@ struct CrashResumeTests {
         #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file.id):done")
         #expect(try await DaemonSupport.status(daemon).records.source == 50)
     }
+
+    @Test("a stop after a held snapshot is recorded and before it is moved to held/: the restart moves it, and approving it applies it")
+    func stopBeforeTheHeldMove() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        defer { daemon.remove() }
+        let books = try DaemonSupport.locBooks()
+        try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "all.mrc")
+        try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+        try daemon.drop(try DaemonSupport.iso(Array(books[..<10])), member: "M001", name: "small.full.mrc")
+        let held = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "small.full.mrc" }!
+        #expect(held.state == "held")
+        #expect(try await daemon.stop() == 0)
+        let heldPath = try RetentionTests.sql(daemon, "SELECT held_path FROM files WHERE id = \(held.id)")
+        let spool = daemon.stateDirectory + "/spool/M001/" + (heldPath as NSString).lastPathComponent
+        try FileManager.default.moveItem(atPath: heldPath, toPath: spool)
+
+        try await daemon.start()
+        try await waitUntil("the file is in held/ again", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: heldPath) }
+        #expect(!FileManager.default.fileExists(atPath: spool))
+        #expect(try await DaemonSupport.status(daemon).ingest.held == 1)
+        #expect(try daemon.ctl("files", "approve", String(held.id)).status == 0)
+        try await waitUntil("the approved file is done") {
+            try await daemon.json(FileBody.self, "/v1/files/\(held.id)").state == "done"
+        }
+        #expect(try await DaemonSupport.status(daemon).records.source == 10)
+        #expect(try RetentionTests.sql(daemon, "SELECT count(*) FROM files") == "2")
+    }
 }
