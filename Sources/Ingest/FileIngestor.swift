@@ -447,8 +447,8 @@ public final class FileIngestor: Sendable {
         let archive = folders.archive(file.member)
         try StateFolders.ensure(archive)
         let target = archive + "/" + (path as NSString).lastPathComponent
-        // Recorded before it moves: moved first, a stop in between left a file whose records were all in
-        // resumed from a spool path that was gone, and failed. Now start-up finds it and moves it on.
+        // Recorded before it moves: a stop in between leaves it in the spool, and start-up moves it on. Moved
+        // first, such a file was resumed from a path that was gone and failed with all its records in.
         try finishWithReport(fileID: file.id, state: state, archivePath: target)
         try Claim.move(path, to: target)
         if let finished = try store.file(id: file.id) {

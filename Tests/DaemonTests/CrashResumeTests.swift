@@ -64,22 +64,27 @@ struct CrashResumeTests {
         #expect(try await DaemonSupport.status(daemon).records.source == count)
     }
 
+    /// Stops the daemon, puts the file back in the spool as a stop between recording its end and moving it
+    /// leaves it, restarts, and expects the file where `column` recorded it and gone from the spool.
+    static func restartAfterAStopBeforeTheMove(_ daemon: DaemonProcess, file: Int64, recordedIn column: String) async throws {
+        #expect(try await daemon.stop() == 0)
+        let recorded = try RetentionTests.sql(daemon, "SELECT \(column) FROM files WHERE id = \(file)")
+        let spool = daemon.stateDirectory + "/spool/M001/" + (recorded as NSString).lastPathComponent
+        try FileManager.default.moveItem(atPath: recorded, toPath: spool)
+
+        try await daemon.start()
+        try await waitUntil("the file is where it was recorded to go", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: recorded) }
+        #expect(!FileManager.default.fileExists(atPath: spool))
+        #expect(daemon.log.contains("moving a finished file where it was recorded to go"), "\(daemon.log)")
+    }
+
     @Test("a stop after a file's end is recorded and before it is archived: the restart archives it and ingests nothing twice")
     func stopBeforeTheArchiveMove() async throws {
         let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
         defer { daemon.remove() }
         try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M001", name: "books.mrc")
         let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)[0]
-        #expect(try await daemon.stop() == 0)
-        // The state the last run leaves when it stops between recording the file done and moving it.
-        let archived = try RetentionTests.sql(daemon, "SELECT archive_path FROM files WHERE id = \(file.id)")
-        let spool = daemon.stateDirectory + "/spool/M001/" + (archived as NSString).lastPathComponent
-        try FileManager.default.moveItem(atPath: archived, toPath: spool)
-
-        try await daemon.start()
-        try await waitUntil("the file is in the archive again", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: archived) }
-        #expect(!FileManager.default.fileExists(atPath: spool))
-        #expect(daemon.log.contains("moving a finished file where it was recorded to go"), "\(daemon.log)")
+        try await Self.restartAfterAStopBeforeTheMove(daemon, file: file.id, recordedIn: "archive_path")
         try await Task.sleep(for: .seconds(2))
         #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file.id):done")
         #expect(try await DaemonSupport.status(daemon).records.source == 50)
@@ -95,14 +100,7 @@ struct CrashResumeTests {
         try daemon.drop(try DaemonSupport.iso(Array(books[..<10])), member: "M001", name: "small.full.mrc")
         let held = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "small.full.mrc" }!
         #expect(held.state == "held")
-        #expect(try await daemon.stop() == 0)
-        let heldPath = try RetentionTests.sql(daemon, "SELECT held_path FROM files WHERE id = \(held.id)")
-        let spool = daemon.stateDirectory + "/spool/M001/" + (heldPath as NSString).lastPathComponent
-        try FileManager.default.moveItem(atPath: heldPath, toPath: spool)
-
-        try await daemon.start()
-        try await waitUntil("the file is in held/ again", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: heldPath) }
-        #expect(!FileManager.default.fileExists(atPath: spool))
+        try await Self.restartAfterAStopBeforeTheMove(daemon, file: held.id, recordedIn: "held_path")
         #expect(try await DaemonSupport.status(daemon).ingest.held == 1)
         #expect(try daemon.ctl("files", "approve", String(held.id)).status == 0)
         try await waitUntil("the approved file is done") {
