@@ -90,6 +90,38 @@ struct CrashResumeTests {
         #expect(try await DaemonSupport.status(daemon).records.source == 50)
     }
 
+    @Test("a finished file left in the spool whose recorded place cannot be made stays in the spool, logged, and is not ingested again")
+    func unreachableRecordedPlaceLeavesTheFile() async throws {
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        defer { daemon.remove() }
+        try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M001", name: "books.mrc")
+        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)[0]
+        #expect(try await daemon.stop() == 0)
+        let recorded = try RetentionTests.sql(daemon, "SELECT archive_path FROM files WHERE id = \(file.id)")
+        let spool = daemon.stateDirectory + "/spool/M001/" + (recorded as NSString).lastPathComponent
+        try FileManager.default.moveItem(atPath: recorded, toPath: spool)
+        // The member's archive folder is a plain file now, so the recorded place cannot be made.
+        let archive = (recorded as NSString).deletingLastPathComponent
+        try FileManager.default.removeItem(atPath: archive)
+        #expect(FileManager.default.createFile(atPath: archive, contents: Data("not a folder".utf8)))
+
+        try await daemon.start()
+        try await waitUntil("the start-up says it cannot move the file on") { daemon.log.contains("cannot move a finished file on") }
+        try await Task.sleep(for: .seconds(2))
+        #expect(FileManager.default.fileExists(atPath: spool), "the file must stay where an admin finds it")
+        #expect(!daemon.log.contains("registering a claimed file found in the spool"), "\(daemon.log)")
+        #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file.id):done")
+        #expect(try await DaemonSupport.status(daemon).records.source == 50)
+
+        // Once the folder is repaired, the next start moves it where it was recorded to go.
+        #expect(try await daemon.stop() == 0)
+        try FileManager.default.removeItem(atPath: archive)
+        try await daemon.start()
+        try await waitUntil("the file is where it was recorded to go", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: recorded) }
+        #expect(!FileManager.default.fileExists(atPath: spool))
+        #expect(try RetentionTests.sql(daemon, "SELECT count(*) FROM files") == "1")
+    }
+
     @Test("a stop after a held snapshot is recorded and before it is moved to held/: the restart moves it, and approving it applies it")
     func stopBeforeTheHeldMove() async throws {
         let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)

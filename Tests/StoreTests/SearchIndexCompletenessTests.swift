@@ -37,6 +37,21 @@ struct SearchIndexCompletenessTests {
         #expect(counts.kept == 600 && counts.counted == 600 && counts.complete, "\(counts)")
     }
 
+    @Test("an averages record that cannot be read falls back to counting the index rows")
+    func damagedAveragesRecordFallsBackToTheCount() throws {
+        let store = try SearchRankingTests.catalogue()
+        // A cut-short varint: what a damaged or foreign record would give.
+        try store.writer.write { db in try db.execute(sql: "UPDATE record_search_data SET block = x'81' WHERE id = 1") }
+        var counts = try Self.counts(store)
+        #expect(counts.kept == nil && counts.counted == 600 && counts.complete, "\(counts)")
+        // One active record more than the index holds: the count, not a default, decides.
+        try store.writer.write { db in
+            try db.execute(sql: "UPDATE catalogue_totals SET value = value + 1 WHERE name = 'active_source_records'")
+        }
+        counts = try Self.counts(store)
+        #expect(counts.kept == nil && counts.counted == 600 && !counts.complete, "\(counts)")
+    }
+
     @Test("SQLite's varint is read in each of its lengths, and a cut-short one is nil", arguments: [
         ([0x00], 0), ([0x7F], 127), ([0x81, 0x00], 128), ([0x82, 0x58], 344), ([0x81, 0x80, 0x00], 16_384),
         ([0x83, 0xDC, 0xEB, 0x94, 0x00], 1_000_000_000), ([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], -1),
