@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""A chunk's block keys looked up and inserted one record at a time, against the same keys sorted, on a grown catalogue.
+
+    Benchmarks/sorted-keys.py CATALOGUE [--records 80000] [--rounds 2] [--commit]
+
+The measured basis of the full-load plan (README, "Against the targets"): does taking a chunk's keys in key order
+save the block-key index's random page work? Each pass runs in one transaction on the writer's page cache (32 MiB,
+as the daemon's) and is rolled back, so the catalogue is left as it was. Keys are new random 64-bit hashes, as a
+new record's are; `per record` looks each record's keys up and inserts them before the next record, as the commit
+lane does; `sorted` looks all of the chunk's keys up in key order, then inserts them in key order. Stop the daemon
+first: a pass holds the write lock.
+
+With --commit the passes write, as the daemon does: `per record` commits every 10,000 records (the lane's batch),
+`sorted` once; each pass ends with a checkpoint of the WAL, timed, and its rows are deleted afterwards (untimed).
+Written is what the process wrote, from /proc/self/io.
+"""
+import argparse
+import random
+import sqlite3
+import time
+
+KEYS_PER_RECORD = 2.5  # 20,075,915 block-key rows for 7,994,661 active records in the 8 M catalogue
+
+
+def chunk(records, seed, first_source):
+    rng = random.Random(seed)
+    rows = []
+    for offset in range(records):
+        count = 2 + (rng.random() < KEYS_PER_RECORD - 2)
+        for _ in range(count):
+            rows.append((rng.getrandbits(64) - (1 << 63), first_source + offset, first_source + offset))
+    return rows
+
+
+BATCH_RECORDS = 10_000
+
+
+def run_pass(path, rows, sorted_order, commit):
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA cache_size = -32768")
+    db.execute("PRAGMA wal_autocheckpoint = 10000")
+    db.execute("BEGIN IMMEDIATE")
+    reads_before = read_calls(db)
+    written_before = process_io()["write_bytes"]
+    started = time.monotonic()
+    found = 0
+    if sorted_order:
+        ordered = sorted(rows)
+        for row in ordered:
+            found += len(db.execute("SELECT source_id FROM block_keys WHERE hash = ?", (row[0],)).fetchall())
+        db.executemany("INSERT INTO block_keys (hash, source_id, union_id) VALUES (?, ?, ?)", ordered)
+    else:
+        batch_start = rows[0][1]
+        for row in rows:
+            if commit and row[1] - batch_start >= BATCH_RECORDS:
+                db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                batch_start = row[1]
+            found += len(db.execute("SELECT source_id FROM block_keys WHERE hash = ?", (row[0],)).fetchall())
+            db.execute("INSERT INTO block_keys (hash, source_id, union_id) VALUES (?, ?, ?)", row)
+    if commit:
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    elapsed = time.monotonic() - started
+    reads = read_calls(db) - reads_before
+    written = process_io()["write_bytes"] - written_before
+    if commit:
+        db.execute("DELETE FROM block_keys WHERE source_id >= ?", (rows[0][1],))
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    else:
+        db.execute("ROLLBACK")
+    db.close()
+    return elapsed, reads, written, found
+
+
+def process_io():
+    with open("/proc/self/io") as io:
+        return {name: int(value) for name, value in (line.split(": ") for line in io.read().splitlines())}
+
+
+def read_calls(db):
+    # Python's sqlite3 does not expose sqlite3_db_status; the pager's page reads are the process's read() calls.
+    return process_io()["syscr"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("catalogue")
+    parser.add_argument("--records", type=int, default=80_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--commit", action="store_true", help="commit, checkpoint and delete the rows again")
+    arguments = parser.parse_args()
+    first = sqlite3.connect(arguments.catalogue).execute("SELECT max(id) + 1000000 FROM source_records").fetchone()[0]
+    print("| round | order | records | key rows | s | read() calls | read() calls a key row | written MiB | keys found |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for round_number in range(arguments.rounds):
+        rows = chunk(arguments.records, round_number, first)
+        for sorted_order in (False, True):
+            elapsed, reads, written, found = run_pass(arguments.catalogue, rows, sorted_order, arguments.commit)
+            order = "sorted" if sorted_order else "per record"
+            print(
+                f"| {round_number + 1} | {order} | {arguments.records:,} | {len(rows):,} | {elapsed:.2f} | {reads:,} "
+                f"| {reads / len(rows):.2f} | {written / 2**20:,.0f} | {found} |",
+                flush=True)
+
+
+if __name__ == "__main__":
+    main()
