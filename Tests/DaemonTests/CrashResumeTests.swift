@@ -64,14 +64,30 @@ struct CrashResumeTests {
         #expect(try await DaemonSupport.status(daemon).records.source == count)
     }
 
-    /// Stops the daemon, puts the file back in the spool as a stop between recording its end and moving it
-    /// leaves it, restarts, and expects the file where `column` recorded it and gone from the spool.
-    static func restartAfterAStopBeforeTheMove(_ daemon: DaemonProcess, file: Int64, recordedIn column: String) async throws {
+    /// A daemon that has ingested and archived one file of 50 records from M001.
+    static func daemonWithOneFinishedFile() async throws -> (DaemonProcess, file: Int64) {
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        do {
+            try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M001", name: "books.mrc")
+            return (daemon, try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)[0].id)
+        } catch {
+            daemon.remove()
+            throw error
+        }
+    }
+
+    /// Stops the daemon and puts the file back in the spool, as a stop between recording its end and moving it
+    /// leaves it. Returns where `column` recorded it to go and where it is now.
+    static func stopBeforeTheMove(_ daemon: DaemonProcess, file: Int64, recordedIn column: String) async throws -> (recorded: String, spool: String) {
         #expect(try await daemon.stop() == 0)
         let recorded = try RetentionTests.sql(daemon, "SELECT \(column) FROM files WHERE id = \(file)")
         let spool = daemon.stateDirectory + "/spool/M001/" + (recorded as NSString).lastPathComponent
         try FileManager.default.moveItem(atPath: recorded, toPath: spool)
+        return (recorded, spool)
+    }
 
+    /// Starts the daemon and expects it to move the file from the spool to where it was recorded to go.
+    static func restartMovesIt(_ daemon: DaemonProcess, from spool: String, to recorded: String) async throws {
         try await daemon.start()
         try await waitUntil("the file is where it was recorded to go", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: recorded) }
         #expect(!FileManager.default.fileExists(atPath: spool))
@@ -80,26 +96,20 @@ struct CrashResumeTests {
 
     @Test("a stop after a file's end is recorded and before it is archived: the restart archives it and ingests nothing twice")
     func stopBeforeTheArchiveMove() async throws {
-        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        let (daemon, file) = try await Self.daemonWithOneFinishedFile()
         defer { daemon.remove() }
-        try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M001", name: "books.mrc")
-        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)[0]
-        try await Self.restartAfterAStopBeforeTheMove(daemon, file: file.id, recordedIn: "archive_path")
+        let (recorded, spool) = try await Self.stopBeforeTheMove(daemon, file: file, recordedIn: "archive_path")
+        try await Self.restartMovesIt(daemon, from: spool, to: recorded)
         try await Task.sleep(for: .seconds(2))
-        #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file.id):done")
+        #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file):done")
         #expect(try await DaemonSupport.status(daemon).records.source == 50)
     }
 
     @Test("a finished file left in the spool whose recorded place cannot be made stays in the spool, logged, and is not ingested again")
     func unreachableRecordedPlaceLeavesTheFile() async throws {
-        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        let (daemon, file) = try await Self.daemonWithOneFinishedFile()
         defer { daemon.remove() }
-        try daemon.drop(try DaemonSupport.fixture("loc-books-50.mrc"), member: "M001", name: "books.mrc")
-        let file = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)[0]
-        #expect(try await daemon.stop() == 0)
-        let recorded = try RetentionTests.sql(daemon, "SELECT archive_path FROM files WHERE id = \(file.id)")
-        let spool = daemon.stateDirectory + "/spool/M001/" + (recorded as NSString).lastPathComponent
-        try FileManager.default.moveItem(atPath: recorded, toPath: spool)
+        let (recorded, spool) = try await Self.stopBeforeTheMove(daemon, file: file, recordedIn: "archive_path")
         // The member's archive folder is a plain file now, so the recorded place cannot be made.
         let archive = (recorded as NSString).deletingLastPathComponent
         try FileManager.default.removeItem(atPath: archive)
@@ -110,15 +120,13 @@ struct CrashResumeTests {
         try await Task.sleep(for: .seconds(2))
         #expect(FileManager.default.fileExists(atPath: spool), "the file must stay where an admin finds it")
         #expect(!daemon.log.contains("registering a claimed file found in the spool"), "\(daemon.log)")
-        #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file.id):done")
+        #expect(try RetentionTests.sql(daemon, "SELECT group_concat(id || ':' || state) FROM files") == "\(file):done")
         #expect(try await DaemonSupport.status(daemon).records.source == 50)
 
         // Once the folder is repaired, the next start moves it where it was recorded to go.
         #expect(try await daemon.stop() == 0)
         try FileManager.default.removeItem(atPath: archive)
-        try await daemon.start()
-        try await waitUntil("the file is where it was recorded to go", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: recorded) }
-        #expect(!FileManager.default.fileExists(atPath: spool))
+        try await Self.restartMovesIt(daemon, from: spool, to: recorded)
         #expect(try RetentionTests.sql(daemon, "SELECT count(*) FROM files") == "1")
     }
 
@@ -132,7 +140,8 @@ struct CrashResumeTests {
         try daemon.drop(try DaemonSupport.iso(Array(books[..<10])), member: "M001", name: "small.full.mrc")
         let held = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "small.full.mrc" }!
         #expect(held.state == "held")
-        try await Self.restartAfterAStopBeforeTheMove(daemon, file: held.id, recordedIn: "held_path")
+        let (recorded, spool) = try await Self.stopBeforeTheMove(daemon, file: held.id, recordedIn: "held_path")
+        try await Self.restartMovesIt(daemon, from: spool, to: recorded)
         #expect(try await DaemonSupport.status(daemon).ingest.held == 1)
         #expect(try daemon.ctl("files", "approve", String(held.id)).status == 0)
         try await waitUntil("the approved file is done") {
