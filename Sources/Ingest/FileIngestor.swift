@@ -477,10 +477,13 @@ public final class FileIngestor: Sendable {
         try? finishWithReport(fileID: fileID, state: .failed)
     }
 
-    /// A held file an admin approved or rejected.
+    /// Archives a held file an admin rejected and reports it. Run again after a stop (start-up queues every reject
+    /// not yet ended), it finishes what is left: the folder is the decision's day, so a second run finds the file
+    /// where the first one moved it.
     public func rejectHeld(fileID: Int64) throws {
         guard let file = try store.file(id: fileID), let path = file.spoolPath else { return }
-        let archive = folders.archive(file.member)
+        let decided = file.finishedAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date()
+        let archive = folders.archive(file.member, at: decided)
         try StateFolders.ensure(archive)
         let target = archive + "/" + (path as NSString).lastPathComponent
         if FileManager.default.fileExists(atPath: path) { try Claim.move(path, to: target) }

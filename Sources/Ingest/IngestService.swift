@@ -126,6 +126,10 @@ public final class IngestService: Service, Sendable {
             logger.info("resuming file", metadata: ["calisd.file": "\(file.id)", "calisd.progress": "\(file.progress)"])
             enqueue(.process(file.id))
         }
+        for id in try ingestor.store.rejectsNotEnded() {
+            logger.info("finishing a rejected held file", metadata: ["calisd.file": "\(id)"])
+            enqueue(.rejectHeld(id))
+        }
         let spool = settings.stateDirectory + "/spool"
         for member in (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? [] where DropFolder.isMemberCode(member) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + member)) ?? [] {

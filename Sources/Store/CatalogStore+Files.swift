@@ -140,6 +140,13 @@ extension CatalogStore {
         }
     }
 
+    /// Held files an admin rejected that were not archived and reported yet: the last run stopped before it did.
+    public func rejectsNotEnded() throws -> [Int64] {
+        try writer.read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM files WHERE state = 'rejected' AND held_path IS NOT NULL ORDER BY id")
+        }
+    }
+
     /// Where a finished (or held) file of the member was recorded to go, if its spool name is `name`: a file the
     /// last run recorded and then stopped before moving it there.
     public func recordedDestination(member: String, spoolName name: String) throws -> (id: Int64, path: String)? {

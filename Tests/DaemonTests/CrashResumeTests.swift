@@ -130,16 +130,61 @@ struct CrashResumeTests {
         #expect(try RetentionTests.sql(daemon, "SELECT count(*) FROM files") == "1")
     }
 
+    /// A daemon holding M001's full snapshot `small.full.mrc` (10 of its 50 records) for an admin.
+    static func daemonWithAHeldSnapshot() async throws -> (DaemonProcess, held: FileBody) {
+        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        do {
+            let books = try DaemonSupport.locBooks()
+            try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "all.mrc")
+            try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
+            try daemon.drop(try DaemonSupport.iso(Array(books[..<10])), member: "M001", name: "small.full.mrc")
+            let held = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "small.full.mrc" }!
+            #expect(held.state == "held")
+            return (daemon, held)
+        } catch {
+            daemon.remove()
+            throw error
+        }
+    }
+
+    @Test(
+        "a stop after an admin rejects a held file and before it is archived and reported: the restart finishes the reject",
+        arguments: [false, true])
+    func stopInTheMiddleOfAReject(movedBeforeTheStop: Bool) async throws {
+        let (daemon, held) = try await Self.daemonWithAHeldSnapshot()
+        defer { daemon.remove() }
+        #expect(try await daemon.stop() == 0)
+        // What `calisd ctl files reject` records before its job runs, on a day long past: the archive folder must
+        // be the decision's day, so a run after midnight finds the file where an earlier one moved it.
+        _ = try RetentionTests.sql(
+            daemon,
+            "UPDATE files SET state = 'rejected', reason = 'rejected by an admin', finished_at = 1700000000 WHERE id = \(held.id)")
+        let heldPath = try RetentionTests.sql(daemon, "SELECT held_path FROM files WHERE id = \(held.id)")
+        let archived = daemon.stateDirectory + "/archive/M001/2023-11-14/" + (heldPath as NSString).lastPathComponent
+        if movedBeforeTheStop {
+            try FileManager.default.createDirectory(
+                atPath: (archived as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: heldPath, toPath: archived)
+        }
+
+        try await daemon.start()
+        try await waitUntil("the rejected file is reported") {
+            (try? daemon.report(member: "M001", name: "small.full.mrc"))?["state"] as? String == "rejected"
+        }
+        #expect(FileManager.default.fileExists(atPath: archived))
+        #expect(!FileManager.default.fileExists(atPath: heldPath))
+        #expect(
+            try RetentionTests.sql(daemon, "SELECT state || '|' || archive_path || '|' || ifnull(held_path, '-') FROM files WHERE id = \(held.id)")
+                == "rejected|\(archived)|-")
+        #expect(daemon.log.contains("finishing a rejected held file"), "\(daemon.log)")
+        let status = try await DaemonSupport.status(daemon)
+        #expect(status.records.source == 50 && status.ingest.held == 0, "nothing of the rejected snapshot applied: \(status.records), \(status.ingest)")
+    }
+
     @Test("a stop after a held snapshot is recorded and before it is moved to held/: the restart moves it, and approving it applies it")
     func stopBeforeTheHeldMove() async throws {
-        let daemon = try await DaemonSupport.started(members: ["M001"], config: Self.config)
+        let (daemon, held) = try await Self.daemonWithAHeldSnapshot()
         defer { daemon.remove() }
-        let books = try DaemonSupport.locBooks()
-        try daemon.drop(try DaemonSupport.iso(books), member: "M001", name: "all.mrc")
-        try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 1)
-        try daemon.drop(try DaemonSupport.iso(Array(books[..<10])), member: "M001", name: "small.full.mrc")
-        let held = try await DaemonSupport.waitForFinished(daemon, member: "M001", count: 2).first { $0.name == "small.full.mrc" }!
-        #expect(held.state == "held")
         let (recorded, spool) = try await Self.stopBeforeTheMove(daemon, file: held.id, recordedIn: "held_path")
         try await Self.restartMovesIt(daemon, from: spool, to: recorded)
         #expect(try await DaemonSupport.status(daemon).ingest.held == 1)
