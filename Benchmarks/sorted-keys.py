@@ -15,9 +15,14 @@ With --commit the passes write, as the daemon does: `per record` commits every 1
 Written is what the process wrote, from /proc/self/io.
 """
 import argparse
+import os
 import random
 import sqlite3
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402
 
 KEYS_PER_RECORD = 2.5  # 20,075,915 block-key rows for 7,994,661 active records in the 8 M catalogue
 
@@ -40,8 +45,8 @@ def run_pass(path, rows, sorted_order, commit):
     db.execute("PRAGMA cache_size = -32768")
     db.execute("PRAGMA wal_autocheckpoint = 10000")
     db.execute("BEGIN IMMEDIATE")
-    reads_before = read_calls(db)
-    written_before = process_io()["write_bytes"]
+    # Python's sqlite3 does not expose sqlite3_db_status; the pager's page reads are the process's read() calls.
+    before = load.io_counts(os.getpid())
     started = time.monotonic()
     found = 0
     if sorted_order:
@@ -62,8 +67,8 @@ def run_pass(path, rows, sorted_order, commit):
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     elapsed = time.monotonic() - started
-    reads = read_calls(db) - reads_before
-    written = process_io()["write_bytes"] - written_before
+    after = load.io_counts(os.getpid())
+    reads, written = after["syscr"] - before["syscr"], after["write_bytes"] - before["write_bytes"]
     if commit:
         db.execute("DELETE FROM block_keys WHERE source_id >= ?", (rows[0][1],))
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -71,16 +76,6 @@ def run_pass(path, rows, sorted_order, commit):
         db.execute("ROLLBACK")
     db.close()
     return elapsed, reads, written, found
-
-
-def process_io():
-    with open("/proc/self/io") as io:
-        return {name: int(value) for name, value in (line.split(": ") for line in io.read().splitlines())}
-
-
-def read_calls(db):
-    # Python's sqlite3 does not expose sqlite3_db_status; the pager's page reads are the process's read() calls.
-    return process_io()["syscr"]
 
 
 def main():
