@@ -38,6 +38,8 @@ public struct IncomingRecord: Sendable {
     public var search: RecordSearchText?
     /// Its place in the file, for the report.
     public var recordNumber = 0
+    /// What read-ahead found for its placement (``CatalogStore/readAhead(for:member:matcher:)``).
+    public var answers: PlacementAnswers?
 
     public init(
         localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false,
@@ -214,11 +216,13 @@ extension CatalogStore {
         throws -> [BatchCounts]
     {
         try writer.write { db in
-            try batches.map { batch in
+            // Everything here that read-ahead's answers depend on goes through placement, which journals it.
+            commits.journal.journalThisTransaction()
+            return try batches.map { batch in
                 if let activation = batch.activation {
                     try self.updateFileRow(db, id: batch.fileID, state: .active, total: activation.total, now: now)
                 }
-                return try Self.commit(db, batch, matcher: matcher, now: now)
+                return try Self.commit(db, batch, matcher: matcher, now: now, journal: commits.journal)
             }
         }
     }
@@ -233,11 +237,13 @@ extension CatalogStore {
         lookup.blobEquals(1, incoming.contentHash) && lookup.int64(2) == 1 || lookup.int64(3) == 1
     }
 
-    private static func commit(_ db: Database, _ batch: BatchCommit, matcher: any UnionMatcher, now: Int64) throws -> BatchCounts {
+    private static func commit(
+        _ db: Database, _ batch: BatchCommit, matcher: any UnionMatcher, now: Int64, journal: PlacementJournal? = nil
+    ) throws -> BatchCounts {
         let (fileID, member, records, problems, progress, confirming) =
             (batch.fileID, batch.member, batch.records, batch.problems, batch.progress, batch.confirming)
         var counts = BatchCounts()
-        let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
+        let placement = try ClusterPlacement(db: db, matcher: matcher, now: now, journal: journal)
         let lookup = try RawStatement(db, Self.storedVersionSQL)
         let insert = try RawStatement(
             db,
@@ -324,7 +330,7 @@ extension CatalogStore {
                 let id = insert.lastInsertedRowID
                 try log("record-added", id)
                 try searchIndex.set(id, incoming.search)
-                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
+                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true, answers: incoming.answers)
                 if !incoming.holdings.isEmpty {
                     _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
                 }
@@ -344,7 +350,7 @@ extension CatalogStore {
             try update.run()
             try log("record-changed", existing.id)
             try searchIndex.set(existing.id, incoming.search)
-            try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
+            try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false, answers: incoming.answers)
             _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
             counts.changed += 1
         }
