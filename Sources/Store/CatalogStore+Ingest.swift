@@ -215,15 +215,23 @@ extension CatalogStore {
     public func commitBatches(_ batches: [BatchCommit], matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now())
         throws -> [BatchCounts]
     {
-        try writer.write { db in
-            // Everything here that read-ahead's answers depend on goes through placement, which journals it.
-            commits.journal.journalThisTransaction()
-            return try batches.map { batch in
+        try writeJournaled { db in
+            try batches.map { batch in
                 if let activation = batch.activation {
                     try self.updateFileRow(db, id: batch.fileID, state: .active, total: activation.total, now: now)
                 }
                 return try Self.commit(db, batch, matcher: matcher, now: now, journal: commits.journal)
             }
+        }
+    }
+
+    /// A write transaction that changes what placement reads only through placement that journals it (or not at
+    /// all: a file's own row, its report). Its commit leaves read-ahead's answers standing where they do not
+    /// touch what it changed; any other write makes every answer read before it stale.
+    func writeJournaled<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.write { db in
+            commits.journal.journalThisTransaction()
+            return try body(db)
         }
     }
 

@@ -32,6 +32,9 @@ extension CatalogStore {
         }
         return found.withLock { $0 }
     }
+
+    /// How many of read-ahead's answers placement took, and how many it refused as stale, since the store opened.
+    public var readAheadAnswers: (taken: Int, refused: Int) { commits.journal.uses }
 }
 
 /// A few read-only connections, each on a thread of its own: a lane blocked on the disk leaves the others
