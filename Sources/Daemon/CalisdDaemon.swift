@@ -127,8 +127,7 @@ public enum CalisdDaemon {
                 logger: logger))
         try await group.run()
         notifier.send("STATUS=stopped")
-        let answers = store.readAheadAnswers
-        logger.info("calisd stopped", metadata: ["calisd.read_ahead_answers_taken": "\(answers.taken)", "calisd.read_ahead_answers_refused": "\(answers.refused)"])
+        logger.info("calisd stopped")
     }
 
     /// One daemon per state folder: a second would claim the same files and bind over the first's socket.

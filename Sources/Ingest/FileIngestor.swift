@@ -233,15 +233,11 @@ public final class FileIngestor: Sendable {
             return !started && (file.state == .queued || total != nil) ? .init(total: total) : nil
         }
         func hand(_ records: [IncomingRecord], _ problems: [FileProblem], progress: Int) {
-            // While the lane commits what came before, what this batch's placement reads is read here, and the
-            // pages come into the cache.
-            var records = records
-            for (index, answers) in store.readAhead(for: records, member: file.member, matcher: matcher) {
-                records[index].answers = answers
-            }
             let batch = BatchCommit(
                 fileID: file.id, member: file.member, records: records, problems: problems, progress: progress,
                 confirming: Self.confirming(file, problems), activation: activation())
+            // While the lane commits what came before, the pages this batch's placement reads come into the cache.
+            store.readAhead(for: records, member: file.member, matcher: matcher)
             lane.submit(
                 fileID: file.id, member: file.member, .batch(batch),
                 onCommitted: { [status] in status.advance(fileID: file.id, done: progress, total: nil) }, onFailure: onFailure)

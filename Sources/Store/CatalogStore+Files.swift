@@ -87,7 +87,7 @@ extension CatalogStore {
 
     /// Registers several files in one transaction (a chunk of claims at once): their ids, in order.
     public func beginFiles(_ files: [NewFile], state: SubmittedFile.State, now: Int64 = Self.now()) throws -> [Int64] {
-        try writeJournaled { db in
+        try writer.write { db in
             let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO files (member, name, sha256, size, mode, state, spool_path, received_at)
@@ -175,7 +175,7 @@ extension CatalogStore {
         id: Int64, state: SubmittedFile.State, reason: String? = nil, spoolPath: String? = nil, heldPath: String? = nil,
         archivePath: String? = nil, total: Int? = nil, finished: Bool = false, now: Int64 = Self.now()
     ) throws {
-        try writeJournaled { db in
+        try writer.write { db in
             try self.updateFileRow(
                 db, id: id, state: state, reason: reason, spoolPath: spoolPath, heldPath: heldPath, archivePath: archivePath,
                 total: total, finished: finished, now: now)
@@ -205,7 +205,7 @@ extension CatalogStore {
     /// reject ends it with nothing changed.
     /// - Throws: ``StoreError`` `notFound` for an unknown id, `invalid` when the file is not held.
     public func decideHeld(id: Int64, approve: Bool, now: Int64 = Self.now()) throws -> SubmittedFile {
-        try writeJournaled { db in
+        try writer.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM files WHERE id = ?", arguments: [id]) else {
                 throw StoreError(.notFound, "no file \(id)")
             }
@@ -228,7 +228,7 @@ extension CatalogStore {
 
     /// Keeps the finished report.
     public func setReport(id: Int64, report: String) throws {
-        try writeJournaled { db in
+        try writer.write { db in
             try db.execute(sql: "UPDATE files SET report = ? WHERE id = ?", arguments: [report, id])
         }
     }
@@ -271,8 +271,8 @@ extension CatalogStore {
     ) throws -> Int {
         var total = 0
         while true {
-            let count = try writeJournaled { db in
-                let placement = try ClusterPlacement(db: db, matcher: matcher, now: now, journal: commits.journal)
+            let count = try writer.write { db in
+                let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
                 let ids = try Int64.fetchAll(
                     db,
                     sql: """
@@ -317,7 +317,7 @@ extension CatalogStore {
     /// Holdings records (MFHDs, or ISO 20775 documents) of the member that the full snapshot `fileID` did not carry
     /// again: the member no longer reports those holdings.
     public func withdrawAbsentHoldings(fileID: Int64, member: String, iso20775: Bool, now: Int64 = Self.now()) throws {
-        try writeJournaled { db in
+        try writer.write { db in
             try db.execute(sql: Self.withdrawAbsentHoldingsSQL, arguments: [member, iso20775, fileID])
             let holdings = db.changesCount
             if holdings > 0 {

@@ -38,8 +38,6 @@ public struct IncomingRecord: Sendable {
     public var search: RecordSearchText?
     /// Its place in the file, for the report.
     public var recordNumber = 0
-    /// What read-ahead found for its placement (``CatalogStore/readAhead(for:member:matcher:)``).
-    public var answers: PlacementAnswers?
 
     public init(
         localID: String, flavour: String, originalEncoding: String, record: [UInt8], deleted: Bool = false,
@@ -215,23 +213,13 @@ extension CatalogStore {
     public func commitBatches(_ batches: [BatchCommit], matcher: any UnionMatcher = NoMatching(), now: Int64 = Self.now())
         throws -> [BatchCounts]
     {
-        try writeJournaled { db in
+        try writer.write { db in
             try batches.map { batch in
                 if let activation = batch.activation {
                     try self.updateFileRow(db, id: batch.fileID, state: .active, total: activation.total, now: now)
                 }
-                return try Self.commit(db, batch, matcher: matcher, now: now, journal: commits.journal)
+                return try Self.commit(db, batch, matcher: matcher, now: now)
             }
-        }
-    }
-
-    /// A write transaction that changes what placement reads only through placement that journals it (or not at
-    /// all: a file's own row, its report). Its commit leaves read-ahead's answers standing where they do not
-    /// touch what it changed; any other write makes every answer read before it stale.
-    func writeJournaled<T>(_ body: (Database) throws -> T) throws -> T {
-        try writer.write { db in
-            commits.journal.journalThisTransaction()
-            return try body(db)
         }
     }
 
@@ -245,13 +233,11 @@ extension CatalogStore {
         lookup.blobEquals(1, incoming.contentHash) && lookup.int64(2) == 1 || lookup.int64(3) == 1
     }
 
-    private static func commit(
-        _ db: Database, _ batch: BatchCommit, matcher: any UnionMatcher, now: Int64, journal: PlacementJournal? = nil
-    ) throws -> BatchCounts {
+    private static func commit(_ db: Database, _ batch: BatchCommit, matcher: any UnionMatcher, now: Int64) throws -> BatchCounts {
         let (fileID, member, records, problems, progress, confirming) =
             (batch.fileID, batch.member, batch.records, batch.problems, batch.progress, batch.confirming)
         var counts = BatchCounts()
-        let placement = try ClusterPlacement(db: db, matcher: matcher, now: now, journal: journal)
+        let placement = try ClusterPlacement(db: db, matcher: matcher, now: now)
         let lookup = try RawStatement(db, Self.storedVersionSQL)
         let insert = try RawStatement(
             db,
@@ -338,7 +324,7 @@ extension CatalogStore {
                 let id = insert.lastInsertedRowID
                 try log("record-added", id)
                 try searchIndex.set(id, incoming.search)
-                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true, answers: incoming.answers)
+                try placement.place(sourceID: id, member: member, keys: incoming.keys, isNew: true)
                 if !incoming.holdings.isEmpty {
                     _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
                 }
@@ -358,7 +344,7 @@ extension CatalogStore {
             try update.run()
             try log("record-changed", existing.id)
             try searchIndex.set(existing.id, incoming.search)
-            try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false, answers: incoming.answers)
+            try placement.place(sourceID: existing.id, member: member, keys: incoming.keys, isNew: false)
             _ = try holdings.replace(kind: "bib", source: incoming.localID, bib: incoming.localID, incoming.holdings, record: incoming.recordNumber)
             counts.changed += 1
         }

@@ -80,16 +80,10 @@ public final class CommitCounter: TransactionObserver, Sendable {
     public var value: UInt64 { count.load(ordering: .acquiring) }
 
     // Observes no row events (no update hook on the writer); only commits, which SQLite's commit hook reports.
-    /// What ingest's transactions changed, by commit, for read-ahead's answers.
-    let journal = PlacementJournal()
-
     public func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
     public func databaseDidChange(with event: DatabaseEvent) {}
-    public func databaseDidCommit(_ db: Database) {
-        let (_, count) = count.add(1, ordering: .releasing)
-        journal.didCommit(count: count)
-    }
-    public func databaseDidRollback(_ db: Database) { journal.didRollback() }
+    public func databaseDidCommit(_ db: Database) { count.add(1, ordering: .releasing) }
+    public func databaseDidRollback(_ db: Database) {}
 }
 
 /// A store failure; the SQLite error, if any, is kept as the cause.

@@ -20,7 +20,7 @@ struct ClusterPlacement {
     static let unionOfSQL = "SELECT union_id FROM cluster_members WHERE source_id = ?"
 
     /// A union record a block key's rows name.
-    struct FoundUnion: Equatable, Sendable {
+    struct FoundUnion: Equatable {
         var id: Int64
         /// One of the rows' records conflicts with the record placed, as their sketches show: a conflict with any
         /// one record keeps it out, so nothing more of the union record need be read.
@@ -52,9 +52,6 @@ struct ClusterPlacement {
 
     let matcher: any UnionMatcher
     let now: Int64
-    /// Set in ingest's batches: each change to a block key or a union record is journaled, and read-ahead's
-    /// answers are taken where the journal shows them current.
-    private let journal: PlacementJournal?
     private let deleteKeys: RawStatement
     private let insertKey: RawStatement
     private let candidates: RawStatement
@@ -77,11 +74,10 @@ struct ClusterPlacement {
     /// Most catalogues have few overrides; a batch checks once whether there are any to look up.
     private let hasOverrides: Bool
 
-    init(db: Database, matcher: any UnionMatcher, now: Int64, journal: PlacementJournal? = nil) throws {
+    init(db: Database, matcher: any UnionMatcher, now: Int64) throws {
         self.matcher = matcher
         self.now = now
-        self.journal = journal
-        deleteKeys = try RawStatement(db, "DELETE FROM block_keys WHERE source_id = ? RETURNING hash")
+        deleteKeys = try RawStatement(db, "DELETE FROM block_keys WHERE source_id = ?")
         insertKey = try RawStatement(
             db, "INSERT OR IGNORE INTO block_keys (hash, source_id, union_id, conflict_sketch) VALUES (?, ?, ?, ?)")
         // Not DISTINCT: SQLite would build a temporary b-tree on every call. The rows come in the same order, and
@@ -145,10 +141,7 @@ struct ClusterPlacement {
     /// - Parameter revalidating: set when the record is placed again because its cluster's evidence went; its
     ///   cluster is then not checked again from here.
     @discardableResult
-    /// - Parameter answers: what read-ahead found for the record, taken where still current.
-    func place(
-        sourceID: Int64, member: String, keys: [MatchKey], isNew: Bool, revalidating: Bool = false, answers: PlacementAnswers? = nil
-    ) throws -> Int64 {
+    func place(sourceID: Int64, member: String, keys: [MatchKey], isNew: Bool, revalidating: Bool = false) throws -> Int64 {
         if !isNew { try dropKeys(of: sourceID) }
         let blocking = matcher.blockingKeys(keys)
         let hashes = blocking.map(\.blockHash)
@@ -156,7 +149,7 @@ struct ClusterPlacement {
         var unionsByHash: [Int64: [Int64]] = [:]
         let unionID = try decideMembership(
             sourceID: sourceID, member: member, keys: keys, sketch: sketch, blocking: zip(blocking, hashes), isNew: isNew,
-            revalidating: revalidating, answers: answers, unionsByHash: &unionsByHash)
+            revalidating: revalidating, unionsByHash: &unionsByHash)
         // Each key names the union record, so a later record's candidates are one range of the index. A union
         // record needs one row a key: a new copy that joins through keys the index already gives it writes none
         // (about half of a catalogue's rows; `dropKeys` has the others write theirs when the row's record changes).
@@ -167,7 +160,6 @@ struct ClusterPlacement {
             insertKey.bind(3, unionID)
             insertKey.bind(4, sketch)
             try insertKey.run()
-            journal?.changed(key: hash)
         }
         return unionID
     }
@@ -176,7 +168,7 @@ struct ClusterPlacement {
     /// - Parameter unionsByHash: the union records each block key's rows named, as far as they were read.
     private func decideMembership(
         sourceID: Int64, member: String, keys: [MatchKey], sketch: Int64?, blocking: Zip2Sequence<[MatchKey], [Int64]>, isNew: Bool,
-        revalidating: Bool, answers: PlacementAnswers?, unionsByHash: inout [Int64: [Int64]]
+        revalidating: Bool, unionsByHash: inout [Int64: [Int64]]
     ) throws -> Int64 {
         let previous = isNew ? nil : try union(of: sourceID)
 
@@ -186,22 +178,17 @@ struct ClusterPlacement {
         let fallback = matcher.fallbackKinds
         for (key, hash) in blocking where seen.count < Self.maximumCandidates {
             if fallback.contains(key.kind) && !found.isEmpty { continue }
-            let unions: [FoundUnion]
-            if let answers, let answered = answers.unionsByKey[hash], journal?.holds(answers, key: hash) == true {
-                unions = answered
-            } else {
-                unions = try Self.unions(foundBy: hash, candidates, sketch: sketch, matcher: matcher)
-            }
+            let unions = try Self.unions(foundBy: hash, candidates, sketch: sketch, matcher: matcher)
             unionsByHash[hash] = unions.map(\.id)
             for union in unions where seen.insert(union.id).inserted {
                 // Most candidates of a large catalogue share only a common title or author with the record; a
                 // conflict with the record that found it, or with their master, settles them without reading
                 // every member's row.
-                if try union.sketchRulesOut || masterRulesOut(union.id, keys: keys, excluding: sourceID, answers: answers) {
+                if try union.sketchRulesOut || masterRulesOut(union.id, keys: keys, excluding: sourceID) {
                     ruledOut += 1
                     continue
                 }
-                found.append(try candidate(union.id, excluding: sourceID, answers: answers))
+                found.append(try candidate(union.id, excluding: sourceID))
             }
         }
         // An admin's word comes before any rule: never with a cannot-link partner, always with a must-link one.
@@ -252,7 +239,6 @@ struct ClusterPlacement {
         createUnion.bind(3, now)
         try createUnion.run()
         let created = createUnion.lastInsertedRowID
-        journal?.changed(union: created)
         try joinUnion(sourceID, created, unmatched)
         try log("union-created", union: created, source: sourceID, member: member)
         return created
@@ -270,7 +256,6 @@ struct ClusterPlacement {
     private func remove(sourceID: Int64, from unionID: Int64, member: String, joining survivor: Int64? = nil) throws {
         leave.bind(1, sourceID)
         try leave.run()
-        journal?.changed(union: unionID)
         let remaining = try count(unionID)
         if let survivor, remaining == 0 {
             mergeUnion.bind(1, survivor)
@@ -316,7 +301,7 @@ struct ClusterPlacement {
             // An earlier re-placement may have moved it already.
             guard try union(of: record.id) == unionID else { continue }
             let keys = MatchKey.decode(record.features)
-            let others = try candidate(unionID, excluding: record.id, answers: nil)
+            let others = try candidate(unionID, excluding: record.id)
             if matcher.decide(for: keys, among: [others]).join == unionID {
                 agreeing.insert(record.features)
                 continue
@@ -331,13 +316,8 @@ struct ClusterPlacement {
     /// still found by every key of every record in it, and the record, placed again, finds it as others would.
     private func dropKeys(of sourceID: Int64) throws {
         deleteKeys.bind(1, sourceID)
-        var deleted = 0
-        while try deleteKeys.step() {
-            journal?.changed(key: deleteKeys.int64(0))
-            deleted += 1
-        }
-        deleteKeys.reset()
-        guard deleted > 0, let unionID = try union(of: sourceID) else { return }
+        try deleteKeys.run()
+        guard deleteKeys.changes > 0, let unionID = try union(of: sourceID) else { return }
         var members: [(id: Int64, features: String)] = []
         allClusterKeys.bind(1, unionID)
         while try allClusterKeys.step() { members.append((allClusterKeys.int64(0), allClusterKeys.text(1))) }
@@ -353,7 +333,6 @@ struct ClusterPlacement {
                 insertKey.bind(3, unionID)
                 insertKey.bind(4, sketch)
                 try insertKey.run()
-                journal?.changed(key: key.blockHash)
             }
         }
     }
@@ -402,7 +381,6 @@ struct ClusterPlacement {
     }
 
     private func joinUnion(_ sourceID: Int64, _ unionID: Int64, _ placement: Placement) throws {
-        journal?.changed(union: unionID)
         join.bind(1, sourceID)
         join.bind(2, unionID)
         join.bind(3, placement.decision)
@@ -424,7 +402,6 @@ struct ClusterPlacement {
     }
 
     private func refreshMaster(_ unionID: Int64) throws {
-        journal?.changed(union: unionID)
         setMaster.bind(1, now)
         setMaster.bind(2, unionID)
         setMaster.bind(3, unionID)
@@ -441,25 +418,25 @@ struct ClusterPlacement {
     }
 
     /// Whether the union record's master alone keeps the record out (the record itself never counts).
-    private func masterRulesOut(_ unionID: Int64, keys: [MatchKey], excluding sourceID: Int64, answers: PlacementAnswers?) throws -> Bool {
-        if let answers, let answered = answers.masters[unionID], journal?.holds(answers, union: unionID) == true {
-            guard let master = answered, master.sourceID != sourceID, let masterKeys = master.keys else { return false }
-            return matcher.rulesOut(keys, clusterWith: masterKeys)
-        }
+    private func masterRulesOut(_ unionID: Int64, keys: [MatchKey], excluding sourceID: Int64) throws -> Bool {
         masterKeys.bind(1, unionID)
         defer { masterKeys.reset() }
         guard try masterKeys.step(), masterKeys.int64(0) != sourceID, !masterKeys.isNull(1) else { return false }
         return matcher.rulesOut(keys, clusterWith: MatchKey.decode(masterKeys.text(1)))
     }
 
-    private func candidate(_ unionID: Int64, excluding sourceID: Int64, answers: PlacementAnswers?) throws -> ClusterCandidate {
+    private func candidate(_ unionID: Int64, excluding sourceID: Int64) throws -> ClusterCandidate {
         // Members with the same keys (the same book from many libraries) need comparing once.
         var seen: [String: Int] = [:]
         var members: [[MatchKey]] = []
         var weights: [Int] = []
         var masterIndex: Int?
         var masterSourceID: Int64?
-        func add(features: String, isMaster: Bool, memberID: Int64, decoded: [MatchKey]?) {
+        clusterKeys.bind(1, unionID)
+        clusterKeys.bind(2, sourceID)
+        defer { clusterKeys.reset() }
+        while try clusterKeys.step() {
+            let features = clusterKeys.text(0)
             let index: Int
             if let known = seen[features] {
                 index = known
@@ -467,24 +444,12 @@ struct ClusterPlacement {
             } else {
                 index = members.count
                 seen[features] = index
-                members.append(decoded ?? MatchKey.decode(features))
+                members.append(MatchKey.decode(features))
                 weights.append(1)
             }
-            if isMaster {
+            if clusterKeys.int64(1) != 0 {
                 masterIndex = index
-                masterSourceID = memberID
-            }
-        }
-        if let answers, let answered = answers.members[unionID], journal?.holds(answers, union: unionID) == true {
-            for row in answered where row.sourceID != sourceID {
-                add(features: row.features, isMaster: row.isMaster, memberID: row.sourceID, decoded: answers.decoded[row.features])
-            }
-        } else {
-            clusterKeys.bind(1, unionID)
-            clusterKeys.bind(2, sourceID)
-            defer { clusterKeys.reset() }
-            while try clusterKeys.step() {
-                add(features: clusterKeys.text(0), isMaster: clusterKeys.int64(1) != 0, memberID: clusterKeys.int64(2), decoded: nil)
+                masterSourceID = clusterKeys.int64(2)
             }
         }
         return ClusterCandidate(
