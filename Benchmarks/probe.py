@@ -38,6 +38,7 @@ def main():
     parser.add_argument("--in-place", action="store_true")
     parser.add_argument("--from", dest="start", type=int)
     parser.add_argument("--cold", action="store_true")
+    parser.add_argument("--config", default="", help="TOML appended to the daemon's [ingest] table, e.g. 'batch_size = 50000'")
     arguments = parser.parse_args()
     base = os.path.join(load.WORK, arguments.base)
     catalogue = os.path.join(base, "state", "catalogue.sqlite")
@@ -65,6 +66,8 @@ def main():
     config = os.path.join(work, "calisd-probe.toml")
     with open(config, "w") as handle:
         handle.write('state_dir = "state"\ndrop_dir = "drop"\nsocket = "calisd.sock"\n[ingest]\nsettle_seconds = 1\n')
+        if arguments.config:
+            handle.write(arguments.config.replace("\\n", "\n") + "\n")
     sock = os.path.join(work, "calisd.sock")
     log = open(os.path.join(work, f"calisd-{arguments.name}.log"), "w")
     daemon = subprocess.Popen([arguments.binary, "serve", "--config", config], stderr=log, stdout=log)
