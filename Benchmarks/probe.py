@@ -81,9 +81,8 @@ def main():
             time.sleep(90)
 
         def io():
-            with open(f"/proc/{daemon.pid}/io") as handle:
-                counts = dict(line.split(": ") for line in handle.read().splitlines() if line)
-            return int(counts["read_bytes"]), int(counts["write_bytes"])
+            counts = load.io_counts(daemon.pid)
+            return counts["read_bytes"], counts["write_bytes"]
         before = io() if arguments.cold else (0, 0)
         started = time.monotonic()
         status = growth.ingest_chunk(work, sock, stage)
