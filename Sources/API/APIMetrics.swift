@@ -88,6 +88,13 @@ public final class APIMetrics: Sendable {
             if stat(context.databasePath + suffix, &info) == 0 { size += Int(info.st_size) }
         }
         gauge("database", "The catalogue's SQLite file and its WAL on disk.", [], size, unit: "bytes")
+        if let copies = context.store.walCopies {
+            let help = "Copies of the WAL back into the catalogue file, by the checkpointer's thread or by the writer when it was behind."
+            gauge("wal_copies", help, [("by", "checkpointer")], copies.completed)
+            gauge("wal_copies", help, [("by", "writer")], copies.byWriter)
+            gauge("wal_copy_failures", "Copies of the WAL that failed (the writer copies once the WAL is four times its length).", [], copies.failed)
+            gauge("wal_pages", "The WAL's length in pages after the last commit.", [], Int(copies.framesAfterLastCommit))
+        }
         return registry.emitToBuffer()
     }
 }

@@ -13,6 +13,11 @@ public struct CatalogStore: Sendable {
     public let commits = CommitCounter()
     /// A catalogue on disk reads ahead for ingest; one in memory has no disk to wait for.
     let readAheadLanes: ReadAheadLanes?
+    /// A catalogue on disk copies its WAL back off the writer's thread.
+    let checkpointer: WALCheckpointer?
+    /// The WAL's length in pages at which it is copied back: about 40 MiB. A batch rewrites the same index pages,
+    /// and each copy writes them back once; fewer copies, fewer writes (the load benchmark measures it).
+    static let checkpointPages: Int32 = 10_000
 
     /// Opens (creating if needed) the catalogue at `path` and applies pending migrations.
     /// - Throws: ``StoreError`` when the file cannot be opened or a migration fails.
@@ -33,13 +38,20 @@ public struct CatalogStore: Sendable {
     }
 
     public init(writer: any DatabaseWriter) throws {
+        try self.init(writer: writer, checkpointPages: Self.checkpointPages)
+    }
+
+    init(writer: any DatabaseWriter, checkpointPages: Int32) throws {
         self.writer = writer
-        readAheadLanes = (writer as? DatabasePool).map { ReadAheadLanes(path: $0.path) }
+        let pool = writer as? DatabasePool
+        readAheadLanes = pool.map { ReadAheadLanes(path: $0.path) }
+        checkpointer = pool.map { WALCheckpointer(path: $0.path, pages: checkpointPages) }
         do {
             try Migrations.migrator().migrate(writer)
         } catch {
             throw StoreError(.migration, "cannot apply the catalogue schema", cause: error)
         }
+        if let pool { checkpointer?.install(on: pool) }
         writer.add(transactionObserver: commits, extent: .databaseLifetime)
     }
 
@@ -55,15 +67,18 @@ public struct CatalogStore: Sendable {
             // WAL with synchronous=NORMAL: a crash loses at most the last transactions since a checkpoint's
             // sync, never consistency; ingest records its progress in the same transactions, so it resumes.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Checkpoint every ~40 MiB of WAL instead of 4 MiB: a batch rewrites the same index pages, and
-            // each checkpoint copies them back; fewer checkpoints, fewer copies (the load benchmark measures it).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            // A connection that is not the pool's writer (a backup's, a test's) copies the WAL back itself, at
+            // the writer's length (`WALCheckpointer` does it for the writer).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
             // The engine's candidate lookups read index pages all over the file: a 32 MiB page cache per
             // connection instead of 2 MiB (the load benchmark measures it).
             try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         return configuration
     }
+
+    /// How the WAL is copied back into the catalogue file; nil for a catalogue in memory, which has none.
+    public var walCopies: WALCopyStatus? { checkpointer?.status }
 
     /// The migrations applied so far, in order.
     public func appliedMigrations() throws -> [String] {

@@ -52,6 +52,10 @@ struct MetricsTests {
         #expect(samples[#"calisd_ingest_files{state="done"}"#] == 1 && samples[#"calisd_ingest_records{outcome="added"}"#] == 50)
         #expect(samples["calisd_ingest_queue_depth"] == 0 && samples["calisd_harvests_running"] == 0)
         #expect((samples["calisd_database_bytes"] ?? 0) > 100_000)
+        // The writer reports each commit's WAL length to the checkpointer; 50 records do not fill it.
+        #expect((samples["calisd_wal_pages"] ?? 0) > 0)
+        #expect(samples[#"calisd_wal_copies{by="checkpointer"}"#] == 0 && samples[#"calisd_wal_copies{by="writer"}"#] == 0)
+        #expect(samples["calisd_wal_copy_failures"] == 0)
 
         let post = try await daemon.client.request("POST", "/metrics")
         #expect(post.status == 405)
