@@ -47,16 +47,18 @@ BATCH_RECORDS = 10_000
 STAGED_TABLE = "sorted_keys_staged"
 
 
-def staged_pass(db, rows, commit, threshold):
-    """Looks each record's keys up in the index and in a small table, inserts them into the small table, and moves
-    that table into the index in key order once it holds `threshold` rows, in a transaction of its own."""
+def record_at_a_time(db, rows, commit, staged_threshold):
+    """Looks each record's keys up and inserts them before the next record, committing every BATCH_RECORDS records.
+    Staged: looks them up in the index and in a small table, inserts them into the small table, and moves that table
+    into the index in key order once it holds `staged_threshold` rows, in a transaction of its own."""
+    target = STAGED_TABLE if staged_threshold else "block_keys"
     found = 0
     staged = 0
     batch_start = rows[0][1]
     for row in rows:
         if commit and row[1] - batch_start >= BATCH_RECORDS:
             db.execute("COMMIT")
-            if staged >= threshold:
+            if staged_threshold and staged >= staged_threshold:
                 db.execute("BEGIN IMMEDIATE")
                 move_staged(db)
                 db.execute("COMMIT")
@@ -64,9 +66,10 @@ def staged_pass(db, rows, commit, threshold):
             db.execute("BEGIN IMMEDIATE")
             batch_start = row[1]
         found += len(db.execute("SELECT source_id FROM block_keys WHERE hash = ?", (row[0],)).fetchall())
-        found += len(db.execute(f"SELECT source_id FROM {STAGED_TABLE} WHERE hash = ?", (row[0],)).fetchall())
-        db.execute(f"INSERT INTO {STAGED_TABLE} (hash, source_id, union_id) VALUES (?, ?, ?)", row)
-        staged += 1
+        if staged_threshold:
+            found += len(db.execute(f"SELECT source_id FROM {STAGED_TABLE} WHERE hash = ?", (row[0],)).fetchall())
+            staged += 1
+        db.execute(f"INSERT INTO {target} (hash, source_id, union_id) VALUES (?, ?, ?)", row)
     return found
 
 
@@ -91,22 +94,13 @@ def run_pass(path, rows, sorted_order, commit, staged_threshold=None):
     before = load.io_counts(os.getpid())
     started = time.monotonic()
     found = 0
-    if staged_threshold:
-        found = staged_pass(db, rows, commit, staged_threshold)
-    elif sorted_order:
+    if sorted_order:
         ordered = sorted(rows)
         for row in ordered:
             found += len(db.execute("SELECT source_id FROM block_keys WHERE hash = ?", (row[0],)).fetchall())
         db.executemany("INSERT INTO block_keys (hash, source_id, union_id) VALUES (?, ?, ?)", ordered)
     else:
-        batch_start = rows[0][1]
-        for row in rows:
-            if commit and row[1] - batch_start >= BATCH_RECORDS:
-                db.execute("COMMIT")
-                db.execute("BEGIN IMMEDIATE")
-                batch_start = row[1]
-            found += len(db.execute("SELECT source_id FROM block_keys WHERE hash = ?", (row[0],)).fetchall())
-            db.execute("INSERT INTO block_keys (hash, source_id, union_id) VALUES (?, ?, ?)", row)
+        found = record_at_a_time(db, rows, commit, staged_threshold)
     if commit:
         db.execute("COMMIT")
         if staged_threshold:

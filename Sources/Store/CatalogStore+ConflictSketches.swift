@@ -64,7 +64,7 @@ extension CatalogStore {
     private func sketchesOfActiveRecords(matcher: any UnionMatcher, stop: () -> Bool) throws -> SketchTable? {
         // Not a reader of the pool: the pass takes minutes at millions of records, and the API answers from those.
         let connection: any DatabaseReader =
-            if let pool = writer as? DatabasePool { try ReadAheadLanes.openReadOnly(pool.path, label: "calisd.sketch-fill") } else { writer }
+            if let pool = writer as? DatabasePool { try Self.sideConnection(pool.path, label: "calisd.sketch-fill") } else { writer }
         return try connection.read { db -> SketchTable? in
             let expected = try Int.fetchOne(db, sql: "SELECT value FROM catalogue_totals WHERE name = 'active_source_records'") ?? 0
             var table = SketchTable(reserving: expected)

@@ -57,7 +57,7 @@ final class ReadAheadLanes: Sendable {
             lane.queue.async(group: group) { [path] in
                 lane.connection.withLock { connection in
                     do {
-                        if connection == nil { connection = try Self.openReadOnly(path, label: "calisd.read-ahead") }
+                        if connection == nil { connection = try CatalogStore.sideConnection(path, label: "calisd.read-ahead") }
                         let done = try connection?.read { db in try read(db, stride(from: number, to: count, by: used)) }
                         total.value.add(done ?? 0, ordering: .relaxed)
                     } catch {
@@ -68,15 +68,6 @@ final class ReadAheadLanes: Sendable {
         }
         group.wait()
         return total.value.load(ordering: .relaxed)
-    }
-
-    /// A read-only connection of its own, outside the pool.
-    static func openReadOnly(_ path: String, label: String) throws -> DatabaseQueue {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(1)
-        configuration.label = label
-        return try DatabaseQueue(path: path, configuration: configuration)
     }
 }
 

@@ -15,8 +15,8 @@ public struct CatalogStore: Sendable {
     let readAheadLanes: ReadAheadLanes?
     /// A catalogue on disk copies its WAL back off the writer's thread.
     let checkpointer: WALCheckpointer?
-    /// The WAL's length in pages at which it is copied back: about 40 MiB. A batch rewrites the same index pages,
-    /// and each copy writes them back once; fewer copies, fewer writes (the load benchmark measures it).
+    /// How far the WAL grows, in pages, between copies back into the file: about 40 MiB. A batch rewrites the same
+    /// index pages, and each copy writes them back once; fewer copies, fewer writes (the load benchmark measures it).
     static let checkpointPages: Int32 = 10_000
 
     /// Opens (creating if needed) the catalogue at `path` and applies pending migrations.
@@ -75,6 +75,16 @@ public struct CatalogStore: Sendable {
             try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         return configuration
+    }
+
+    /// A connection of its own, outside the pool, for work that must take neither the pool's readers (the API
+    /// answers from those) nor its writer: read-ahead, the sketch fill's pass, the WAL's copy.
+    static func sideConnection(_ path: String, label: String, readonly: Bool = true) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = readonly
+        configuration.busyMode = .timeout(1)
+        configuration.label = label
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// How the WAL is copied back into the catalogue file; nil for a catalogue in memory, which has none.

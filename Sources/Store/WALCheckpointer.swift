@@ -14,8 +14,6 @@ import Synchronization
 /// that is also when the WAL starts again from its beginning: SQLite does that only for a write that begins after
 /// all of the WAL was copied, and the lane's next transaction begins while the thread is still copying.
 final class WALCheckpointer: Sendable {
-    typealias Status = WALCopyStatus
-
     static let fallbackFactor: Int32 = 4
 
     private let path: String
@@ -23,14 +21,14 @@ final class WALCheckpointer: Sendable {
     private let queue = DispatchQueue(label: "calisd.checkpoint")
     /// A copy waits on the queue. It is cleared as the copy starts, so a commit during a copy queues the next.
     private let queued = Atomic<Bool>(false)
-    private let state = Mutex(Status())
+    private let state = Mutex(WALCopyStatus())
 
     init(path: String, pages: Int32) {
         self.path = path
         self.pages = max(1, pages)
     }
 
-    var status: Status { state.withLock { $0 } }
+    var status: WALCopyStatus { state.withLock { $0 } }
 
     /// Takes the place of the pool's writer's autocheckpoint. SQLite keeps a pointer to the checkpointer as long
     /// as the connection is open, so it is retained for good: a store opens one pool and keeps it.
@@ -78,10 +76,7 @@ final class WALCheckpointer: Sendable {
     /// One passive copy, on a connection opened for it: between loads the thread holds no file open.
     private func checkpoint() {
         do {
-            var configuration = Configuration()
-            configuration.label = "calisd.checkpoint"
-            configuration.busyMode = .timeout(1)
-            let connection = try DatabaseQueue(path: path, configuration: configuration)
+            let connection = try CatalogStore.sideConnection(path, label: "calisd.checkpoint", readonly: false)
             let copy = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
             state.withLock {
                 $0.completed += 1
