@@ -72,6 +72,25 @@ struct StoreTests {
         }
     }
 
+    @Test("the writer keeps a 32 MiB page cache and each API reader 4 MiB, so five readers cannot hold 160 MiB")
+    func readersKeepSmallerPageCachesThanTheWriter() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try CatalogStore(path: directory.appendingPathComponent("catalogue.sqlite").path)
+        let pool = try #require(store.writer as? DatabasePool)
+        #expect(try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -32768)
+        // Readers open as they are needed: concurrent reads open more than one, and each has the small cache.
+        let sizes = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let size = try? pool.read { db in
+                Thread.sleep(forTimeInterval: 0.05)
+                return try Int.fetchOne(db, sql: "PRAGMA cache_size")
+            }
+            sizes.withLock { $0.append(size ?? 0) }
+        }
+        #expect(sizes.withLock { $0 } == [-4096, -4096, -4096, -4096])
+    }
+
     @Test("a union record's answer finds its members and their holdings in indexes alone: no membership or holdings row is read")
     func unionAnswerReadsNoMembershipOrHoldingsRow() throws {
         // Each row read is a random page in a large catalogue; at 8 M records these two were a third of an answer's.
