@@ -37,6 +37,8 @@ let package = Package(
         ),
         // Process-wide SQLite settings made before the first connection (variadic sqlite3_config).
         .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // glibc's malloc settings for the daemon: mallopt, which Swift's Glibc module does not carry.
+        .target(name: "CMallocConfig"),
         // The union catalogue in SQLite (system libsqlite3 through GRDB); its schema lives in migrations/.
         .target(
             name: "Store",
@@ -117,7 +119,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Store", "Dedup", "Ingest", "Harvest", "API", "Search",
+                "Config", "Store", "Dedup", "Ingest", "Harvest", "API", "Search", "CMallocConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

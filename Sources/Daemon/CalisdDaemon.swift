@@ -33,6 +33,17 @@ public enum CalisdDaemon {
     public static func run(config: CalisdConfig, configPath: String) async throws {
         LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         let logger = Logger(label: "calisd")
+        let environment = ProcessInfo.processInfo.environment
+        if let allocator = AllocatorSettings.forDaemon(environment: environment, cores: ProcessInfo.processInfo.activeProcessorCount) {
+            let metadata: Logger.Metadata = ["calisd.arenas": "\(allocator.arenas)"]
+            if allocator.apply() {
+                logger.info("allocator set", metadata: metadata)
+            } else {
+                logger.warning("glibc refused the allocator settings", metadata: metadata)
+            }
+        } else {
+            logger.info("allocator left as the environment sets it")
+        }
         let notifier = SystemdNotifier()
         let store: CatalogStore
         let lock: Int32
