@@ -37,8 +37,8 @@ let package = Package(
         ),
         // Process-wide SQLite settings made before the first connection (variadic sqlite3_config).
         .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
-        // glibc's malloc settings for the daemon: mallopt, which Swift's Glibc module does not carry.
-        .target(name: "CMallocConfig"),
+        // glibc's malloc_trim, which Swift's Glibc module does not carry, counted for the metrics.
+        .target(name: "CMallocTrim"),
         // The union catalogue in SQLite (system libsqlite3 through GRDB); its schema lives in migrations/.
         .target(
             name: "Store",
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APITypes", "Ingest", "Store", "MARC", "Dedup", "Search", "Crosswalk",
+                "APITypes", "Ingest", "Store", "MARC", "Dedup", "Search", "Crosswalk", "CMallocTrim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Config", "Store", "Dedup", "Ingest", "Harvest", "API", "Search", "CMallocConfig",
+                "Config", "Store", "Dedup", "Ingest", "Harvest", "API", "Search", "CMallocTrim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import CMallocTrim
 import Foundation
 import Ingest
 import Prometheus
@@ -95,6 +96,9 @@ public final class APIMetrics: Sendable {
             gauge("wal_copy_failures", "Copies of the WAL that failed (the writer copies once the WAL is four times its length).", [], copies.failed)
             gauge("wal_pages", "The WAL's length in pages after the last commit.", [], Int(copies.framesAfterLastCommit))
         }
+        gauge("memory_trims", "Times freed memory was handed back to the system (glibc's malloc_trim, once a second).", [],
+              Int(calisd_malloc_trims()))
+        gauge("memory_trimmed", "Resident memory the trims gave back, summed.", [], Int(calisd_malloc_trimmed_bytes()), unit: "bytes")
         return registry.emitToBuffer()
     }
 }

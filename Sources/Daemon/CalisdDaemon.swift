@@ -33,17 +33,6 @@ public enum CalisdDaemon {
     public static func run(config: CalisdConfig, configPath: String) async throws {
         LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         let logger = Logger(label: "calisd")
-        let environment = ProcessInfo.processInfo.environment
-        if let allocator = AllocatorSettings.forDaemon(environment: environment, cores: ProcessInfo.processInfo.activeProcessorCount) {
-            let metadata: Logger.Metadata = ["calisd.arenas": "\(allocator.arenas)"]
-            if allocator.apply() {
-                logger.info("allocator set", metadata: metadata)
-            } else {
-                logger.warning("glibc refused the allocator settings", metadata: metadata)
-            }
-        } else {
-            logger.info("allocator left as the environment sets it")
-        }
         let notifier = SystemdNotifier()
         let store: CatalogStore
         let lock: Int32
@@ -127,6 +116,7 @@ public enum CalisdDaemon {
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: reload),
                     .init(service: RetentionService(store: store, retention: retention, logger: logger)),
+                    .init(service: MemoryTrimService()),
                     // Ends once the fill is done (or at once when there is none); the others go on.
                     .init(
                         service: ConflictSketchService(store: store, matcher: matcher, logger: logger),

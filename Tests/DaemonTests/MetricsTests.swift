@@ -56,6 +56,12 @@ struct MetricsTests {
         #expect((samples["calisd_wal_pages"] ?? 0) > 0)
         #expect(samples[#"calisd_wal_copies{by="checkpointer"}"#] == 0 && samples[#"calisd_wal_copies{by="writer"}"#] == 0)
         #expect(samples["calisd_wal_copy_failures"] == 0)
+        // Freed memory is handed back once a second from the start (what 50 records free may not fill a page).
+        let trims = try #require(samples["calisd_memory_trims"])
+        #expect(trims >= 1 && samples["calisd_memory_trimmed_bytes"] != nil, "\(text)")
+        try await Task.sleep(for: .milliseconds(2_500))
+        let later = try Self.parse(String(decoding: try await daemon.get("/metrics").body, as: UTF8.self))
+        #expect((later["calisd_memory_trims"] ?? 0) >= trims + 2)
 
         let post = try await daemon.client.request("POST", "/metrics")
         #expect(post.status == 405)
